@@ -1,0 +1,34 @@
+# Two set-up commands: `make demo` and `make test`. Both install into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR := demo-output
+
+.PHONY: install demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	mkdir -p $(DEMO_DIR)
+	$(VENV)/bin/quantize sample_images/astronaut.jpg -k 8 --seed 0 --force \
+		-o $(DEMO_DIR)/astronaut-k8.png --palette $(DEMO_DIR)/astronaut-k8.gpl
+	$(VENV)/bin/quantize sample_images/astronaut.jpg -k 8 --seed 0 --force --no-palette --quiet \
+		-o $(DEMO_DIR)/astronaut-k8-swatch.png >/dev/null
+	$(VENV)/bin/quantize sample_images/astronaut.jpg -k 8 --seed 0 --force --quiet \
+		-o $(DEMO_DIR)/astronaut-k8.png --palette $(DEMO_DIR)/astronaut-k8-palette.png >/dev/null
+	@echo "demo output in $(DEMO_DIR)/"
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/bench_kmeans.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis

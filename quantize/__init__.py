@@ -1,0 +1,34 @@
+"""quantize: fast, correct colour quantization on a NumPy k-means core.
+
+>>> from quantize import read_image, quantize_image, kmeans
+"""
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    ImageReadError,
+    ImageWriteError,
+    OutputExistsError,
+    ParameterError,
+    QuantizeError,
+)
+from .imageio import read_image, write_quantized  # noqa: E402
+from .kmeans import KMeansResult, kmeans  # noqa: E402
+from .pipeline import QuantizedImage, quantize_image  # noqa: E402
+
+write_image = write_quantized
+
+__all__ = [
+    "__version__",
+    "kmeans",
+    "KMeansResult",
+    "quantize_image",
+    "QuantizedImage",
+    "read_image",
+    "write_image",
+    "write_quantized",
+    "QuantizeError",
+    "ParameterError",
+    "ImageReadError",
+    "ImageWriteError",
+    "OutputExistsError",
+]

@@ -1,0 +1,59 @@
+"""Unique colours of an image and their pixel counts.
+
+Each 8-bit RGB colour is packed into one 24-bit integer key
+(``r << 16 | g << 8 | b``), so counting colours is counting integers: a sort
+for small images, ``np.bincount`` over all 2**24 keys for large ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+N_KEYS = 1 << 24
+# Above this many pixels one pass of bincount over 2**24 bins beats a sort.
+_BINCOUNT_FROM = 1 << 21
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """The colours of an image.
+
+    Attributes
+    ----------
+    colors : (n, 3) uint8
+        The distinct RGB colours, in increasing order of their packed key.
+    counts : (n,) int64
+        Pixels of each colour.
+    """
+
+    colors: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def n_pixels(self) -> int:
+        return int(self.counts.sum())
+
+
+def pack(rgb: np.ndarray) -> np.ndarray:
+    """Packed keys, ``(...) uint32``, of an ``(..., 3) uint8`` RGB array."""
+    rgb = rgb.astype(np.uint32, copy=False)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def unpack(keys: np.ndarray) -> np.ndarray:
+    """RGB colours, ``(n, 3) uint8``, of packed keys ``(n,)``."""
+    keys = np.asarray(keys, dtype=np.uint32)
+    return np.stack([keys >> 16, (keys >> 8) & 0xFF, keys & 0xFF], axis=-1).astype(np.uint8)
+
+
+def color_histogram(rgb: np.ndarray) -> Histogram:
+    """Unique colours and pixel counts of an ``(h, w, 3) uint8`` RGB image."""
+    keys = pack(rgb).ravel()
+    if keys.size >= _BINCOUNT_FROM:
+        all_counts = np.bincount(keys, minlength=N_KEYS)
+        unique = np.flatnonzero(all_counts)
+        counts = all_counts[unique]
+    else:
+        unique, counts = np.unique(keys, return_counts=True)
+    return Histogram(colors=unpack(unique), counts=counts.astype(np.int64))

@@ -1,0 +1,107 @@
+"""Palette files: GIMP ``.gpl``, ``.json``, ``.txt``/``.hex`` and a ``.png`` swatch.
+
+The format is chosen by the file's extension.  Every text format can be read
+back (:func:`read_palette`), and a palette written then read is unchanged.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ImageReadError, ParameterError
+from .imageio import atomic_write, write_quantized
+
+FORMATS = (".gpl", ".json", ".txt", ".hex", ".png")
+SWATCH_SIZE = 32  # pixels per colour square
+SWATCH_COLUMNS = 16
+
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+def to_hex(color) -> str:
+    """``#rrggbb`` of an RGB triple."""
+    r, g, b = (int(c) for c in color)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def palette_entries(palette: np.ndarray, counts: np.ndarray) -> list[dict]:
+    """One dict per colour: ``hex``, ``rgb``, ``count`` and ``share`` of pixels."""
+    total = int(np.sum(counts)) or 1
+    return [
+        {"hex": to_hex(c), "rgb": [int(v) for v in c], "count": int(n), "share": int(n) / total}
+        for c, n in zip(palette, counts)
+    ]
+
+
+def check_palette_suffix(path) -> None:
+    """Raise :class:`ParameterError` unless ``path`` ends in a palette format."""
+    if Path(path).suffix.lower() not in FORMATS:
+        raise ParameterError(f"{path}: unknown palette format; use one of {', '.join(FORMATS)}")
+
+
+def write_palette(path, palette: np.ndarray, counts: np.ndarray, name: str = "quantize") -> None:
+    """Write ``palette (m, 3) uint8`` with pixel ``counts (m,)`` in the format of ``path``."""
+    path = Path(path)
+    check_palette_suffix(path)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        write_quantized(path, swatch_indices(len(palette)), palette)
+        return
+    entries = palette_entries(palette, counts)
+    if suffix == ".gpl":
+        lines = ["GIMP Palette", f"Name: {name}", f"Columns: {min(len(palette), SWATCH_COLUMNS)}", "#"]
+        lines += [
+            f"{e['rgb'][0]:3d} {e['rgb'][1]:3d} {e['rgb'][2]:3d}\t{e['hex']} {100 * e['share']:.2f}%"
+            for e in entries
+        ]
+        text = "\n".join(lines) + "\n"
+    elif suffix == ".json":
+        text = json.dumps({"name": name, "colors": entries}, indent=2) + "\n"
+    else:
+        text = "".join(e["hex"] + "\n" for e in entries)
+    atomic_write(path, text.encode("utf-8"))
+
+
+def swatch_indices(n_colors: int) -> np.ndarray:
+    """Palette indices ``(h, w) uint8`` of a swatch: one square per colour, in rows of 16."""
+    columns = min(n_colors, SWATCH_COLUMNS)
+    rows = -(-n_colors // columns)
+    grid = np.arange(rows * columns).reshape(rows, columns)
+    grid = np.minimum(grid, n_colors - 1)  # pad the last row with the last colour
+    return np.kron(grid, np.ones((SWATCH_SIZE, SWATCH_SIZE), dtype=np.int64)).astype(np.uint8)
+
+
+def read_palette(path) -> np.ndarray:
+    """Read a ``.gpl``, ``.json``, ``.txt`` or ``.hex`` palette as ``(m, 3) uint8``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gpl", ".json", ".txt", ".hex"):
+        raise ParameterError(f"{path}: cannot read palettes of this format")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        if suffix == ".json":
+            colors = [entry["rgb"] for entry in json.loads(text)["colors"]]
+        elif suffix == ".gpl":
+            colors = [
+                [int(v) for v in line.split()[:3]]
+                for line in text.splitlines()[1:]
+                if line.strip() and not line.startswith("#") and ":" not in line.split()[0]
+            ]
+        else:
+            colors = []
+            for line in text.splitlines():
+                if line.strip():
+                    value = _HEX.fullmatch(line.strip()).group(1)
+                    colors.append([int(value[i : i + 2], 16) for i in (0, 2, 4)])
+        array = np.array(colors, dtype=np.int64).reshape(-1, 3)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        raise ImageReadError(f"{path}: not a valid {suffix} palette") from None
+    if array.size == 0 or (array < 0).any() or (array > 255).any():
+        raise ImageReadError(f"{path}: not a valid {suffix} palette")
+    return array.astype(np.uint8)
