@@ -174,7 +174,7 @@ def _validate(points, k, weights, init, n_init, tol, max_iter):
         if start.shape != (k, d) or not np.isfinite(start).all():
             raise ParameterError(f"init array must be finite with shape ({k}, {d}), got {start.shape}")
     if n_init == "auto":
-        n_init = 10 if init == "random" else 1
+        n_init = 10 if isinstance(init, str) and init == "random" else 1
     elif not _is_int(n_init) or n_init < 1:
         raise ParameterError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")
     if start is not None:

@@ -1,0 +1,30 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def blobs():
+    """Three well-separated 2-D blobs with known centres, and integer weights."""
+    rng = np.random.default_rng(7)
+    centres = np.array([[0.0, 0.0], [20.0, 0.0], [0.0, 20.0]])
+    points = np.concatenate([c + rng.normal(size=(40, 2)) for c in centres])
+    weights = rng.integers(1, 5, size=len(points))
+    return points, weights, centres
+
+
+def small_photo(seed=0, shape=(48, 64)):
+    """A small smooth RGB image with noise: many distinct colours, like a photo."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([200 * x + 30, 150 * y + 50, 100 * (x + y) / 2 + 80], axis=-1)
+    return np.clip(base + rng.normal(0, 8, size=base.shape), 0, 255).astype(np.uint8)

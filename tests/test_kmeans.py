@@ -1,0 +1,230 @@
+"""The k-means core, checked by hand, by its invariants, and against scikit-learn."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+
+from quantize import ParameterError, kmeans
+from quantize.histogram import color_histogram
+from quantize.imageio import read_image
+
+
+def test_toy_case_worked_by_hand():
+    points = np.array([[0.0], [1.0], [10.0], [11.0]])
+    res = kmeans(points, 2, init=[[0.0], [1.0]], tol=0)
+    # Start: labels [0, 1, 1, 1], J0 = (0 + 0 + 81 + 100) / 4.
+    # Iteration 1: centroids 0 and 22/3; labels [0, 0, 1, 1].
+    # Iteration 2: centroids 0.5 and 10.5; labels unchanged, so it stops.
+    c = 22 / 3
+    expected = [181 / 4, (0 + 1 + (10 - c) ** 2 + (11 - c) ** 2) / 4, 0.25]
+    np.testing.assert_allclose(res.history, expected)
+    np.testing.assert_allclose(res.centroids.ravel(), [0.5, 10.5])
+    assert res.labels.tolist() == [0, 0, 1, 1]
+    assert res.distortion == pytest.approx(0.25)
+    assert res.n_iter == 2 and res.converged
+
+
+def test_weighted_equals_repeated(blobs):
+    points, weights, _ = blobs
+    start = points[[0, 1, 2]]  # a poor start: all three in the first blob
+    weighted = kmeans(points, 3, weights=weights, init=start, tol=0)
+    repeated = kmeans(np.repeat(points, weights, axis=0), 3, init=start, tol=0)
+    np.testing.assert_allclose(weighted.centroids, repeated.centroids, rtol=1e-12)
+    assert weighted.distortion == pytest.approx(repeated.distortion, rel=1e-12)
+    np.testing.assert_array_equal(np.repeat(weighted.labels, weights), repeated.labels)
+    np.testing.assert_allclose(weighted.history, repeated.history, rtol=1e-12)
+
+
+def test_unit_and_scaled_weights_change_nothing(blobs):
+    points, weights, _ = blobs
+    start = points[[0, 50, 100]]
+    plain = kmeans(points, 3, init=start)
+    unit = kmeans(points, 3, weights=np.ones(len(points)), init=start)
+    np.testing.assert_array_equal(plain.centroids, unit.centroids)
+    a = kmeans(points, 3, weights=weights, init=start)
+    b = kmeans(points, 3, weights=weights * 7.5, init=start)
+    np.testing.assert_allclose(a.centroids, b.centroids, rtol=1e-12)
+    assert a.distortion == pytest.approx(b.distortion, rel=1e-12)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_distortion_never_rises(init):
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(500, 3)) * [1, 5, 10]
+    for seed in range(5):
+        res = kmeans(points, 12, init=init, n_init=1, tol=0, seed=seed)
+        steps = np.diff(res.history)
+        assert (steps <= 1e-12 * res.history[:-1]).all()
+        assert res.distortion == res.history[-1]
+
+
+def test_more_restarts_or_iterations_never_worse():
+    rng = np.random.default_rng(2)
+    points = rng.uniform(0, 255, size=(800, 3))
+    for seed in range(3):
+        one = kmeans(points, 16, n_init=1, seed=seed, init="random")
+        many = kmeans(points, 16, n_init=6, seed=seed, init="random")
+        assert many.distortion <= one.distortion
+        short = kmeans(points, 16, max_iter=2, seed=seed)
+        long = kmeans(points, 16, max_iter=100, seed=seed)
+        assert long.distortion <= short.distortion
+
+
+def test_same_seed_same_result_and_seed_matters():
+    points = np.random.default_rng(3).uniform(size=(300, 4))
+    a = kmeans(points, 8, seed=42)
+    b = kmeans(points, 8, seed=42)
+    np.testing.assert_array_equal(a.centroids, b.centroids)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    others = [kmeans(points, 8, seed=s).centroids for s in range(1, 4)]
+    assert any(not np.array_equal(a.centroids, c) for c in others)
+
+
+def test_empty_cluster_is_reseeded(blobs):
+    points, weights, centres = blobs
+    # Centroid 2 is far from every point: no point picks it in the first assignment.
+    start = np.array([[0.0, 0.0], [20.0, 0.0], [1e4, 1e4]])
+    res = kmeans(points, 3, weights=weights, init=start)
+    assert np.isfinite(res.centroids).all()
+    assert (np.bincount(res.labels, minlength=3) > 0).all()
+    found = sorted(map(tuple, np.round(res.centroids)))
+    assert found == sorted(map(tuple, centres))
+
+
+def test_empty_clusters_with_too_few_distinct_points_warn():
+    points = np.array([[0.0, 0.0]] * 5 + [[1.0, 1.0]] * 5)
+    with pytest.warns(RuntimeWarning, match="fewer distinct points"):
+        res = kmeans(points, 3, init=[[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]])
+    assert res.distortion == 0.0
+    assert np.isfinite(res.centroids).all()
+
+
+def test_k_one_is_the_weighted_mean(blobs):
+    points, weights, _ = blobs
+    res = kmeans(points, 1, weights=weights)
+    mean = np.average(points, axis=0, weights=weights)
+    np.testing.assert_allclose(res.centroids[0], mean)
+    expected = np.average(((points - mean) ** 2).sum(1), weights=weights)
+    assert res.distortion == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_k_equal_to_number_of_points_is_exact(init):
+    points = np.random.default_rng(4).uniform(size=(20, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = kmeans(points, 20, init=init, n_init=1, seed=0)
+    assert res.distortion == pytest.approx(0.0, abs=1e-12)
+    assert sorted(res.labels.tolist()) == list(range(20))
+
+
+def test_starting_from_converged_centroids_changes_nothing(blobs):
+    points, weights, _ = blobs
+    first = kmeans(points, 3, weights=weights, seed=0, tol=0)
+    again = kmeans(points, 3, weights=weights, init=first.centroids, tol=0)
+    np.testing.assert_allclose(again.centroids, first.centroids)
+    assert again.n_iter == 1 and again.converged
+
+
+def test_float32_agrees_with_float64(blobs):
+    points, weights, _ = blobs
+    a = kmeans(points, 3, weights=weights, seed=5)
+    b = kmeans(points.astype(np.float32), 3, weights=weights, seed=5)
+    np.testing.assert_allclose(a.centroids, b.centroids, rtol=1e-5)
+    assert a.distortion == pytest.approx(b.distortion, rel=1e-5)
+
+
+def test_inputs_are_not_modified(blobs):
+    points, weights, _ = blobs
+    start = points[:3].copy()
+    copies = points.copy(), weights.copy(), start.copy()
+    kmeans(points, 3, weights=weights, init=start)
+    for before, after in zip(copies, (points, weights, start)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_clusters_any_dimension():
+    rng = np.random.default_rng(6)
+    centres = rng.uniform(-100, 100, size=(4, 64))
+    points = np.concatenate([c + rng.normal(size=(30, 64)) for c in centres])
+    res = kmeans(points, 4, n_init=3, seed=0)
+    # Each centroid is the mean of 30 points with unit noise: about sqrt(64/30) away.
+    for c in centres:
+        assert np.min(np.linalg.norm(res.centroids - c, axis=1)) < 3.0
+
+
+def test_progress_callback_reports_every_iteration():
+    points = np.random.default_rng(8).uniform(size=(200, 3))
+    calls = []
+    res = kmeans(points, 5, n_init=2, seed=0, on_progress=lambda *a: calls.append(a))
+    assert {run for run, _, _ in calls} == {0, 1}
+    for run in (0, 1):
+        iterations = [it for r, it, _ in calls if r == run]
+        assert iterations == list(range(1, len(iterations) + 1))
+    assert res.distortion in [j for _, _, j in calls]
+
+
+def _sample_colours(samples, name="coffee.jpg"):
+    hist = color_histogram(read_image(samples / name)[:, :, :3])
+    return hist.colors.astype(np.float64), hist.counts
+
+
+@pytest.mark.parametrize("k", [4, 16, 64])
+def test_matches_scikit_learn_from_the_same_start(samples, k):
+    colors, counts = _sample_colours(samples)
+    start = colors[np.random.default_rng(k).choice(len(colors), k, replace=False)]
+    ours = kmeans(colors, k, weights=counts, init=start, tol=0, max_iter=1000)
+    theirs = KMeans(n_clusters=k, init=start, n_init=1, tol=0, max_iter=1000).fit(
+        colors, sample_weight=counts
+    )
+    their_distortion = theirs.inertia_ / counts.sum()
+    assert ours.distortion == pytest.approx(their_distortion, rel=1e-3)
+
+
+def test_kmeans_plus_plus_is_as_good_as_scikit_learns(samples):
+    colors, counts = _sample_colours(samples, "astronaut.jpg")
+    ours = [kmeans(colors, 16, weights=counts, seed=s).distortion for s in range(4)]
+    theirs = [
+        KMeans(16, n_init=1, random_state=s).fit(colors, sample_weight=counts).inertia_ / counts.sum()
+        for s in range(4)
+    ]
+    assert np.median(ours) <= 1.02 * np.median(theirs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"k": 0}, "k must be an integer from 1"),
+        ({"k": 11}, "k must be an integer from 1"),
+        ({"k": 2.5}, "k must be an integer"),
+        ({"k": True}, "k must be an integer"),
+        ({"init": "median-cut"}, "init must be one of"),
+        ({"init": np.zeros((3, 2))}, r"init array must be finite with shape \(2, 2\)"),
+        ({"n_init": 0}, "n_init must be"),
+        ({"tol": -1.0}, "tol must be a number >= 0"),
+        ({"max_iter": 0}, "max_iter must be an integer >= 1"),
+        ({"weights": np.ones(3)}, r"weights must have shape \(10,\)"),
+        ({"weights": -np.ones(10)}, "non-negative"),
+        ({"weights": np.r_[1.0, np.zeros(9)]}, "positive weight"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, match):
+    args = {"k": 2, **kwargs}
+    points = np.arange(20.0).reshape(10, 2)
+    with pytest.raises(ParameterError, match=match):
+        kmeans(points, args.pop("k"), **args)
+
+
+@pytest.mark.parametrize(
+    "points, match",
+    [
+        (np.arange(5.0), "2-D array"),
+        (np.zeros((0, 3)), "2-D array"),
+        (np.array([[1.0, np.nan]]), "finite"),
+        (np.array([["a", "b"]]), "real numbers"),
+    ],
+)
+def test_bad_points_raise(points, match):
+    with pytest.raises(ValueError, match=match):
+        kmeans(points, 1)
