@@ -18,11 +18,9 @@ demo: install
 	mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/quantize sample_images/astronaut.jpg -k 8 --seed 0 --force \
 		-o $(DEMO_DIR)/astronaut-k8.png --palette $(DEMO_DIR)/astronaut-k8.gpl
-	$(VENV)/bin/quantize sample_images/astronaut.jpg -k 8 --seed 0 --force --no-palette --quiet \
-		-o $(DEMO_DIR)/astronaut-k8-swatch.png >/dev/null
-	$(VENV)/bin/quantize sample_images/astronaut.jpg -k 8 --seed 0 --force --quiet \
-		-o $(DEMO_DIR)/astronaut-k8.png --palette $(DEMO_DIR)/astronaut-k8-palette.png >/dev/null
-	@echo "demo output in $(DEMO_DIR)/"
+	$(VENV)/bin/quantize sample_images/coffee.jpg -k 16 --seed 0 --force \
+		-o $(DEMO_DIR)/coffee-k16.png --palette $(DEMO_DIR)/coffee-k16-swatch.png
+	@echo "demo output is in $(DEMO_DIR)/"
 
 test: install
 	$(PY) -m pytest -q

@@ -159,7 +159,7 @@ def image_command(image, k, output, palette_path, no_palette, seed, init, n_init
         "distortion": result.distortion,
         "psnr_db": None if math.isinf(result.psnr) else result.psnr,
         "iterations": result.n_iter,
-        "converged": result.converged,
+        "converged": bool(result.converged),
         "seconds": time.perf_counter() - started,
         "bytes_in": image.stat().st_size,
         "bytes_out": bytes_out,

@@ -1,0 +1,176 @@
+"""The command line: exit codes, messages, files written and not written."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from quantize import read_image
+from quantize.cli import cli
+from quantize.palette import read_palette
+
+
+@pytest.fixture
+def photo(tmp_path, samples):
+    path = tmp_path / "astronaut.jpg"
+    shutil.copy(samples / "astronaut.jpg", path)
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def uniform_posterize_psnr(rgb, levels):
+    step = 256 / levels
+    approx = (np.floor(rgb / step) + 0.5) * step
+    return 10 * np.log10(255**2 / ((rgb - approx) ** 2).mean())
+
+
+def test_default_outputs_and_summary(photo):
+    result = run(photo, "-k", 8)
+    assert result.exit_code == 0, result.output
+    out, gpl = photo.with_name("astronaut-k8.png"), photo.with_name("astronaut-k8.gpl")
+    assert out.exists() and gpl.exists()
+    assert "K 8  colours 8" in result.stdout and "PSNR" in result.stdout
+    assert len([l for l in result.stdout.splitlines() if l.startswith("  #")]) == 8
+    assert read_palette(gpl).shape == (8, 3)
+
+
+def test_end_to_end_quality_from_the_written_file(photo):
+    """Output has <= K colours, matches the reported PSNR, and clears a floor.
+
+    The floor: k-means must beat the naive quantizer with the same number of
+    colours (uniform 2 levels per channel for K=8, 4 for K=64) by at least
+    5 dB; on the sample photos it does by 7-14 dB.
+    """
+    for k, levels in [(8, 2), (64, 4)]:
+        result = run(photo, "-k", k, "--json", "--no-palette", "--force")
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        original = read_image(photo).astype(np.float64)
+        written = read_image(summary["output"]).astype(np.float64)
+        assert len(np.unique(written.reshape(-1, 3), axis=0)) <= k
+        psnr = 10 * np.log10(255**2 / ((original - written) ** 2).mean())
+        assert psnr == pytest.approx(summary["psnr_db"], abs=1e-9)
+        assert psnr > uniform_posterize_psnr(original, levels) + 5
+
+
+def test_json_output(photo, tmp_path):
+    result = run(photo, "-k", 4, "-o", tmp_path / "o.png", "--palette", tmp_path / "o.json", "--json")
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)
+    assert summary["k"] == 4 and summary["colors"] == 4
+    assert summary["bytes_out"] == (tmp_path / "o.png").stat().st_size
+    assert summary["bytes_in"] == photo.stat().st_size
+    assert sum(e["share"] for e in summary["palette"]) == pytest.approx(1)
+    assert json.loads((tmp_path / "o.json").read_text())["colors"] == summary["palette"]
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".hex", ".png", ".json", ".gpl"])
+def test_palette_formats(photo, tmp_path, suffix):
+    path = tmp_path / f"pal{suffix}"
+    assert run(photo, "-k", 5, "--palette", path).exit_code == 0
+    assert path.stat().st_size > 0
+
+
+def test_no_palette(photo):
+    assert run(photo, "-k", 3, "--no-palette").exit_code == 0
+    assert not photo.with_name("astronaut-k3.gpl").exists()
+
+
+def test_never_overwrites_without_force(photo):
+    out = photo.with_name("astronaut-k8.png")
+    out.write_bytes(b"keep me")
+    result = run(photo, "-k", 8)
+    assert result.exit_code == 3
+    assert result.stderr == f"quantize: {out}: exists; use --force to overwrite it\n"
+    assert out.read_bytes() == b"keep me"
+    assert not photo.with_name("astronaut-k8.gpl").exists()  # nothing half-done
+    assert run(photo, "-k", 8, "--force").exit_code == 0
+    assert out.read_bytes() != b"keep me"
+
+
+def test_existing_palette_also_blocks(photo):
+    photo.with_name("astronaut-k8.gpl").write_text("mine")
+    assert run(photo, "-k", 8).exit_code == 3
+    assert not photo.with_name("astronaut-k8.png").exists()
+
+
+def test_never_overwrites_the_input_even_with_force(photo):
+    before = photo.read_bytes()
+    result = run(photo, "-k", 8, "-o", photo, "--force")
+    assert result.exit_code == 3
+    assert "is the input; refusing to overwrite it" in result.stderr
+    assert photo.read_bytes() == before
+
+
+def test_same_seed_same_bytes(photo, tmp_path):
+    for name in ("a", "b"):
+        assert run(photo, "-k", 16, "--seed", 5, "-o", tmp_path / f"{name}.png").exit_code == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.gpl").read_text().splitlines()[3:] == (tmp_path / "b.gpl").read_text().splitlines()[3:]
+
+
+def test_few_colours_note(tmp_path):
+    from quantize.imageio import write_quantized
+
+    path = tmp_path / "flat.png"
+    write_quantized(path, np.array([[0, 1], [2, 1]], np.uint8), np.array([[0, 0, 0], [9, 9, 9], [255, 0, 0]], np.uint8))
+    result = run(path, "-k", 8)
+    assert result.exit_code == 0
+    assert f"quantize: note: {path} has 3 colours, no more than K=8: kept them exactly" in result.stderr
+    assert "PSNR inf dB" in result.stdout
+    quiet = run(path, "-k", 8, "--force", "--quiet")
+    assert quiet.stderr == ""
+
+
+def test_rgba_keeps_alpha(samples, tmp_path):
+    out = tmp_path / "badge.png"
+    assert run(samples / "badge-rgba.png", "-k", 6, "-o", out).exit_code == 0
+    np.testing.assert_array_equal(read_image(out)[:, :, 3], read_image(samples / "badge-rgba.png")[:, :, 3])
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["missing.png", "-k", "4"], 1, "quantize: {tmp}/missing.png: no such file\n"),
+        (["corrupt.png", "-k", "4"], 1, "quantize: {tmp}/corrupt.png: not an image OpenCV can read (corrupt or unsupported format)\n"),
+        (["good.png", "-k", "4", "-o", "{tmp}/nofolder/x.png"], 1, "quantize: {tmp}/nofolder/x.png: folder {tmp}/nofolder does not exist\n"),
+        (["good.png", "-k", "0"], 2, "quantize: error: Invalid value for '-k' / '--colors': 0 is not in the range 1<=x<=256. (see 'quantize image --help')\n"),
+        (["good.png", "-k", "257"], 2, "quantize: error: Invalid value for '-k' / '--colors': 257 is not in the range 1<=x<=256. (see 'quantize image --help')\n"),
+        (["good.png"], 2, "quantize: error: Missing option '-k' / '--colors'. (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "--init", "wu"], 2, "quantize: error: Invalid value for '--init': 'wu' is not one of 'k-means++', 'random'. (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "-o", "{tmp}/x.gif"], 2, "quantize: {tmp}/x.gif: cannot write this format; use one of .png, .bmp, .tif, .tiff, .webp, .jpg, .jpeg\n"),
+        (["good.png", "-k", "4", "--palette", "{tmp}/p.aco"], 2, "quantize: {tmp}/p.aco: unknown palette format; use one of .gpl, .json, .txt, .hex, .png\n"),
+        (["good.png", "-k", "4", "-o", "{tmp}/same.png", "--palette", "{tmp}/same.png"], 3, "quantize: {tmp}/same.png: named twice as an output\n"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code(tmp_path, samples, args, code, message):
+    shutil.copy(samples / "chelsea.jpg", tmp_path / "good.png")
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    args = [a.format(tmp=tmp_path) if "{tmp}" in a else str(tmp_path / a) if a.endswith(".png") and "/" not in a else a for a in args]
+    result = run(*args)
+    assert result.exit_code == code
+    assert result.stderr == message.format(tmp=tmp_path)
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.png", "good.png"]
+
+
+def test_every_command_has_help_with_examples():
+    for name, command in cli.commands.items():
+        result = run(name, "--help")
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout and command.help
+    top = run("--help")
+    assert top.exit_code == 0 and "quantize photo.jpg -k 8" in top.stdout
+
+
+def test_version_and_python_dash_m():
+    from quantize import __version__
+
+    proc = subprocess.run([sys.executable, "-m", "quantize", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"quantize, version {__version__}"
