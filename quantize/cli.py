@@ -76,6 +76,9 @@ def kmeans_options(command):
                      help="Stop when an iteration lowers the distortion by no more than this fraction."),
         click.option("--max-iter", type=click.IntRange(min=1), default=300, show_default=True,
                      help="Iteration limit of one run."),
+        click.option("--fast/--exact", default=True, show_default=True,
+                     help="Coarse to fine (a pixel sample first, then every unique colour), or "
+                          "one k-means on every unique colour (slower, the same optimum as on pixels)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -115,7 +118,7 @@ def cli():
 @kmeans_options
 @output_options
 def image_command(image, k, output, palette_path, no_palette, seed, init, n_init, tol, max_iter,
-                  force, quiet, as_json):
+                  fast, force, quiet, as_json):
     """Quantize IMAGE to K colours (the default command).
 
     \b
@@ -142,9 +145,9 @@ def image_command(image, k, output, palette_path, no_palette, seed, init, n_init
             bar.set_postfix(iteration=iteration, distortion=f"{distortion:.1f}", refresh=True)
 
         result = quantize_image(pixels, k, init=init, n_init=n_init or "auto", tol=tol,
-                                max_iter=max_iter, seed=seed, on_progress=on_progress)
+                                max_iter=max_iter, seed=seed, fast=fast, on_progress=on_progress)
         bar.n = n_runs
-    if result.exact:
+    if result.lossless:
         note(f"{image} has {result.n_input_colors} colours, no more than K={k}: kept them exactly", quiet)
     bytes_out = write_quantized(output, result.indices, result.palette, result.alpha)
     if palette_path:

@@ -57,3 +57,26 @@ def color_histogram(rgb: np.ndarray) -> Histogram:
     else:
         unique, counts = np.unique(keys, return_counts=True)
     return Histogram(colors=unpack(unique), counts=counts.astype(np.int64))
+
+
+def coarsen(hist: Histogram, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The colours binned to ``bits`` bits per channel.
+
+    Returns ``points (m, 3) float32``, the pixel-weighted mean colour of each
+    occupied bin, and ``weights (m,) float64``, its pixel count.  Clustering
+    these gives the clusters of the full histogram under the constraint that a
+    bin's colours stay together, at a fraction of the cost.
+    """
+    shift = 8 - bits
+    c = hist.colors >> shift
+    keys = (c[:, 0].astype(np.int64) << (2 * bits)) | (c[:, 1].astype(np.int64) << bits) | c[:, 2]
+    size = 1 << (3 * bits)
+    counts = hist.counts.astype(np.float64)
+    weights = np.bincount(keys, weights=counts, minlength=size)
+    occupied = np.flatnonzero(weights)
+    sums = np.stack(
+        [np.bincount(keys, weights=counts * hist.colors[:, j], minlength=size)[occupied] for j in range(3)],
+        axis=1,
+    )
+    weights = weights[occupied]
+    return (sums / weights[:, None]).astype(np.float32), weights

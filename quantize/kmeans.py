@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -81,6 +81,8 @@ def kmeans(
     ----------
     points : (n, d) array_like of real numbers
         The points; any dimension ``d``, not only colours.  Never modified.
+        Distances are computed in float32 when ``points`` is float32 (faster,
+        as precise as the data), otherwise in float64.
     k : int
         Number of clusters, 1 to ``n``.
     weights : (n,) array_like, optional
@@ -126,19 +128,24 @@ def kmeans(
     >>> res.centroids.ravel().tolist(), res.labels.tolist(), res.distortion
     ([0.5, 10.5], [0, 0, 1, 1], 0.25)
     """
-    X, w, k, start, n_init, tol, max_iter = _validate(
+    X, w, k, start, n_init, tol, max_iter, dtype = _validate(
         points, k, weights, init, n_init, tol, max_iter
     )
     rng = np.random.default_rng(seed)
+    # Centre the points on their weighted mean: distances do not change, and
+    # the sums the distortion is computed from lose less to rounding.
+    mean = (w @ X) / w.sum()
+    X = X - mean
     x_sq = np.einsum("ij,ij->i", X, X)
+    Xa = _augment(X).astype(dtype, copy=False)
     best = None
     for run in range(n_init):
-        centroids = start.copy() if start is not None else _init_centroids(X, w, x_sq, k, init, rng)
+        centroids = start - mean if start is not None else _init_centroids(X, Xa, w, x_sq, k, init, rng)
         report = None if on_progress is None else (lambda it, j, run=run: on_progress(run, it, j))
-        result = _lloyd(X, w, x_sq, centroids, tol, max_iter, report)
+        result = _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report)
         if best is None or result.distortion < best.distortion:
             best = result
-    return best
+    return replace(best, centroids=best.centroids + mean)
 
 
 def _validate(points, k, weights, init, n_init, tol, max_iter):
@@ -147,6 +154,7 @@ def _validate(points, k, weights, init, n_init, tol, max_iter):
         raise ParameterError(f"points must be real numbers, got dtype {X.dtype}")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ParameterError(f"points must be a non-empty 2-D array (n, d), got shape {X.shape}")
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
     X = X.astype(np.float64, copy=False)
     if not np.isfinite(X).all():
         raise ParameterError("points must be finite (no NaN or infinity)")
@@ -183,7 +191,7 @@ def _validate(points, k, weights, init, n_init, tol, max_iter):
         raise ParameterError(f"tol must be a number >= 0, got {tol!r}")
     if not _is_int(max_iter) or max_iter < 1:
         raise ParameterError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    return X, w, k, start, int(n_init), float(tol), int(max_iter)
+    return X, w, k, start, int(n_init), float(tol), int(max_iter), dtype
 
 
 def _is_int(value) -> bool:
@@ -206,42 +214,98 @@ def nearest_centroid(points, centroids):
     ``labels (n,) int32`` (ties go to the lower index) and ``sq_dist (n,) float64``.
     """
     X = np.asarray(points, dtype=np.float64)
-    return _assign(X, np.einsum("ij,ij->i", X, X), np.asarray(centroids, dtype=np.float64))
-
-
-def _assign(X, x_sq, centroids):
-    """The assignment step: ``labels (n,) int32`` and ``sq_dist (n,) float64``."""
-    n = X.shape[0]
-    labels = np.empty(n, dtype=np.int32)
-    sq_dist = np.empty(n, dtype=np.float64)
-    step = max(1, _BLOCK_ELEMENTS // len(centroids))
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        dist = _sq_distances(X[start:stop], x_sq[start:stop], centroids)
-        block_labels = dist.argmin(axis=1)
-        labels[start:stop] = block_labels
-        sq_dist[start:stop] = dist[np.arange(stop - start), block_labels]
+    labels, sq_dist, _ = _assign(_augment(X), np.einsum("ij,ij->i", X, X), np.asarray(centroids, dtype=np.float64))
     return labels, sq_dist
 
 
-def _move_centroids(X, w, labels, sq_dist, centroids):
+def _augment(X):
+    """``[X, 1]``, ``(n, d + 1)``: with :func:`_assign` one matrix product gives
+    ``x . c - |c|^2 / 2``, whose largest value over ``c`` is the nearest centroid."""
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
+def _assign(Xa, x_sq, centroids, second=False):
+    """The assignment step, in blocks of rows of the augmented points ``Xa``.
+
+    Returns ``labels (n,) int32`` and ``sq_dist (n,) float64``, and with
+    ``second`` also the squared distance to the second-nearest centroid
+    (infinity when k is 1), which the bounds of :func:`_lloyd` need.
+    """
+    n, k = Xa.shape[0], len(centroids)
+    c_aug = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
+    c_aug = np.ascontiguousarray(c_aug.T, dtype=Xa.dtype)
+    labels = np.empty(n, dtype=np.int32)
+    best = np.empty(n, dtype=np.float64)
+    runner_up = np.full(n, -np.inf) if second else None
+    step = max(1, _BLOCK_ELEMENTS // k)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        scores = Xa[start:stop] @ c_aug
+        rows = np.arange(stop - start)
+        block_labels = scores.argmax(axis=1)
+        labels[start:stop] = block_labels
+        best[start:stop] = scores[rows, block_labels]
+        if second and k > 1:
+            scores[rows, block_labels] = -np.inf
+            runner_up[start:stop] = scores.max(axis=1)
+    sq_dist = np.maximum(x_sq - 2.0 * best, 0.0)
+    second_sq = np.maximum(x_sq - 2.0 * runner_up, 0.0) if second else None
+    return labels, sq_dist, second_sq
+
+
+def _sq_to_own(X, own):
+    """Exact squared distances ``(n,)`` between matching rows of two ``(n, d)`` arrays."""
+    diff = X - own
+    return np.einsum("ij,ij->i", diff, diff)
+
+
+def _half_gaps(centroids):
+    """Half the distance from each centroid to its nearest other centroid, ``(k,)``."""
+    if len(centroids) == 1:
+        return np.full(1, np.inf)
+    c_sq = np.einsum("ij,ij->i", centroids, centroids)
+    gaps = _sq_distances(centroids, c_sq, centroids)
+    np.fill_diagonal(gaps, np.inf)
+    return 0.5 * np.sqrt(gaps.min(axis=1))
+
+
+def _cluster_sums(labels, w, w_cols, k):
+    """Points of positive weight ``members (k,) int``, weight ``mass (k,)`` and
+    weighted coordinate sums ``(k, d)`` of each cluster.
+
+    ``w_cols (d, n)`` holds the weighted coordinates column by column, so each
+    ``np.bincount`` reads contiguous memory.
+    """
+    members = np.bincount(labels[w > 0], minlength=k)
+    mass = np.bincount(labels, weights=w, minlength=k)
+    sums = np.stack([np.bincount(labels, weights=col, minlength=k) for col in w_cols], axis=1)
+    return members, mass, sums
+
+
+def _distortion(weighted_sq_sum, w_sum, mass, sums, centroids):
+    """Distortion of the labels behind ``mass`` and ``sums`` with ``centroids``.
+
+    ``sum_i w_i |x_i - c_j|^2 = sum_i w_i |x_i|^2 - 2 c_j . S_j + m_j |c_j|^2``
+    summed over clusters j: O(k d) instead of O(n d).
+    """
+    cross = np.einsum("ij,ij->", centroids, sums)
+    own = mass @ np.einsum("ij,ij->i", centroids, centroids)
+    return max(weighted_sq_sum - 2.0 * cross + own, 0.0) / w_sum
+
+
+def _move_centroids(X, w, labels, members, mass, sums, centroids):
     """The move-centroid step: each centroid becomes the weighted mean of its points.
 
     A cluster left with no weight is re-seeded with the point served worst
     (largest squared distance to its centroid, among points of positive weight),
     as libimagequant and scikit-learn do, so no cluster stays empty.
     """
-    k, d = centroids.shape
-    mass = np.bincount(labels, weights=w, minlength=k)
-    sums = np.empty((k, d))
-    for j in range(d):
-        sums[:, j] = np.bincount(labels, weights=w * X[:, j], minlength=k)
     new = centroids.copy()
-    filled = mass > 0
+    filled = members > 0
     new[filled] = sums[filled] / mass[filled, None]
     empty = np.flatnonzero(~filled)
     if empty.size:
-        badness = np.where(w > 0, sq_dist, -1.0)
+        badness = np.where(w > 0, _sq_to_own(X, centroids[labels]), -1.0)
         worst = np.argsort(badness, kind="stable")[::-1][: empty.size]
         if badness[worst[-1]] <= 0:
             warnings.warn(
@@ -253,27 +317,66 @@ def _move_centroids(X, w, labels, sq_dist, centroids):
     return new
 
 
-def _lloyd(X, w, x_sq, centroids, tol, max_iter, report):
-    """One k-means run from ``centroids``; assumes validated input."""
-    w_sum = w.sum()
-    labels, sq_dist = _assign(X, x_sq, centroids)
+def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
+    """One k-means run from ``centroids``; assumes validated, centred input.
+
+    Lloyd's algorithm with Hamerly's two bounds (Hamerly 2010): for each point
+    an upper bound on the distance to its centroid and a lower bound on the
+    distance to any other.  A point whose upper bound is below both its lower
+    bound and half the gap from its centroid to the nearest other centroid
+    cannot change cluster, so the assignment step skips it.  The labels are
+    exactly those of plain Lloyd; only the work differs.
+
+    ``Xa`` is ``[X, 1]`` in the precision of the distance products (float32
+    for float32 input, as scikit-learn keeps the input's precision); sums,
+    centroids and the distortion are always float64.
+    """
+    k = len(centroids)
+    w_cols = np.ascontiguousarray((X * w[:, None]).T)
+    w_sum, weighted_sq_sum = w.sum(), float(w @ x_sq)
+    labels, sq_dist, second_sq = _assign(Xa, x_sq, centroids, second=True)
+    upper, lower = np.sqrt(sq_dist), np.sqrt(second_sq)
+    members, mass, sums = _cluster_sums(labels, w, w_cols, k)
     distortion = float(w @ sq_dist) / w_sum
     history = [distortion]
     converged = False
+    iteration = 0
     for iteration in range(1, max_iter + 1):
-        centroids = _move_centroids(X, w, labels, sq_dist, centroids)
-        new_labels, sq_dist = _assign(X, x_sq, centroids)
-        new_distortion = float(w @ sq_dist) / w_sum
+        moved = _move_centroids(X, w, labels, members, mass, sums, centroids)
+        shift = np.sqrt(_sq_to_own(moved, centroids))
+        centroids = moved
+        upper += shift[labels]
+        lower -= shift.max()
+        bound = np.maximum(_half_gaps(centroids)[labels], lower)
+        check = np.flatnonzero(upper > bound)
+        if check.size:  # tighten the upper bound, then look again
+            upper[check] = np.sqrt(_sq_to_own(X[check], centroids[labels[check]]))
+            check = check[upper[check] > bound[check]]
+        changed = False
+        if check.size:
+            new_labels, new_sq, new_second = _assign(Xa[check], x_sq[check], centroids, second=True)
+            upper[check], lower[check] = np.sqrt(new_sq), np.sqrt(new_second)
+            switched = new_labels != labels[check]
+            if switched.any():
+                changed = True
+                points = check[switched]
+                # Move the switched points' weight and sums between clusters.
+                for sign, side in ((-1, labels[points]), (1, new_labels[switched])):
+                    members_delta, mass_delta, sums_delta = _cluster_sums(side, w[points], w_cols[:, points], k)
+                    members += sign * members_delta
+                    mass += sign * mass_delta
+                    sums += sign * sums_delta
+                labels[points] = new_labels[switched]
+        new_distortion = _distortion(weighted_sq_sum, w_sum, mass, sums, centroids)
         history.append(new_distortion)
         if report is not None:
             report(iteration, new_distortion)
-        converged = (
-            np.array_equal(new_labels, labels)
-            or distortion - new_distortion <= tol * distortion
-        )
-        labels, distortion = new_labels, new_distortion
+        converged = not changed or distortion - new_distortion <= tol * distortion
+        distortion = new_distortion
         if converged:
             break
+    distortion = float(w @ _sq_to_own(X, centroids[labels]) / w_sum)  # exact, once
+    history[-1] = distortion
     return KMeansResult(
         centroids=centroids,
         labels=labels,
@@ -284,15 +387,15 @@ def _lloyd(X, w, x_sq, centroids, tol, max_iter, report):
     )
 
 
-def _init_centroids(X, w, x_sq, k, init, rng):
+def _init_centroids(X, Xa, w, x_sq, k, init, rng):
     """Starting centroids, ``(k, d)`` float64, by the named method."""
     if init == "random":
         chosen = rng.choice(len(X), size=k, replace=False, p=w / w.sum())
         return X[chosen].copy()
-    return _kmeans_plus_plus(X, w, x_sq, k, rng)
+    return _kmeans_plus_plus(X, Xa, w, x_sq, k, rng)
 
 
-def _kmeans_plus_plus(X, w, x_sq, k, rng):
+def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
     """Greedy weighted k-means++: each new centroid is the best of a few
     candidates drawn with probability proportional to weight times squared
     distance to the nearest centroid chosen so far."""
@@ -310,10 +413,16 @@ def _kmeans_plus_plus(X, w, x_sq, k, rng):
         cumulative = np.cumsum(w * closest)
         targets = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), n - 1)
-        trial = np.minimum(closest[:, None], _sq_distances(X, x_sq, X[candidates]))
-        potentials = w @ trial
+        # (trials, n) squared distances from the candidates, as x^2 - 2 (x.c - c^2/2)
+        cand = X[candidates]
+        cand_aug = np.hstack([cand, -0.5 * np.einsum("ij,ij->i", cand, cand)[:, None]])
+        trial = cand_aug.astype(Xa.dtype) @ Xa.T
+        trial = x_sq - 2.0 * trial
+        np.minimum(trial, closest, out=trial)
+        np.maximum(trial, 0.0, out=trial)
+        potentials = trial @ w
         best = int(np.argmin(potentials))
-        centroids[c] = X[candidates[best]]
-        closest = trial[:, best]
+        centroids[c] = cand[best]
+        closest = trial[best]
         potential = float(potentials[best])
     return centroids

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
-from .histogram import color_histogram
-from .kmeans import kmeans, nearest_centroid
-from .remap import remap
+from .histogram import Histogram, coarsen, color_histogram
+from .kmeans import kmeans
+from .remap import nearest_palette, remap
 
 MAX_COLORS = 256
+SAMPLE_PER_CLUSTER, SAMPLE_MIN = 32, 4096  # pixels drawn for the first level
+FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,10 @@ class QuantizedImage:
     n_input_colors : int
         Distinct colours of the input.
     n_iter, converged, history :
-        From the k-means run (0, True and ``[distortion]`` when the input had
-        no more than K colours and was kept exactly).
+        Iterations of all k-means levels together; whether the last level
+        converged; the distortion history of the last level, the one on the
+        image's own colours (0, True and ``[0.0]`` when the input had no more
+        than K colours and was kept exactly).
     """
 
     indices: np.ndarray
@@ -48,13 +52,13 @@ class QuantizedImage:
     history: np.ndarray
 
     @property
-    def exact(self) -> bool:
+    def lossless(self) -> bool:
         """True when the input had no more than K colours and kept them all."""
         return self.distortion == 0.0
 
     @property
     def psnr(self) -> float:
-        """Peak signal-to-noise ratio in dB over the R, G and B samples (inf if exact)."""
+        """Peak signal-to-noise ratio in dB over the R, G and B samples (inf if lossless)."""
         return psnr_from_distortion(self.distortion)
 
 
@@ -73,6 +77,7 @@ def quantize_image(
     tol: float = 1e-4,
     max_iter: int = 300,
     seed=None,
+    fast: bool = True,
     on_progress=None,
 ) -> QuantizedImage:
     """Reduce an image to at most ``k`` colours with weighted k-means.
@@ -91,12 +96,19 @@ def quantize_image(
         colours is returned exactly, with its own colours.
     init, n_init, tol, max_iter, seed, on_progress :
         As for :func:`quantize.kmeans`.
+    fast : bool
+        True (default): coarse to fine.  k-means first runs on a sample of
+        max(4096, 32 K) pixels (``init`` and ``n_init`` apply there), and its
+        centroids start a run on all the unique colours (on the colours binned
+        to 6 bits per channel when there are more than 2**18 of them).
+        False: one k-means on all the unique colours, the exact weighted
+        equivalent of k-means on the pixels.
 
     Examples
     --------
     >>> img = np.zeros((2, 2, 3), np.uint8); img[0, 0] = 255
     >>> q = quantize_image(img, 4)
-    >>> q.palette.tolist(), q.counts.tolist(), q.exact
+    >>> q.palette.tolist(), q.counts.tolist(), q.lossless
     ([[0, 0, 0], [255, 255, 255]], [3, 1], True)
     """
     image = np.asarray(image)
@@ -115,13 +127,18 @@ def quantize_image(
         centroids = hist.colors
         n_iter, converged, history = 0, True, np.zeros(1)
     else:
-        result = kmeans(
-            hist.colors, int(k), weights=hist.counts, init=init, n_init=n_init, tol=tol,
-            max_iter=max_iter, seed=seed, on_progress=on_progress,
-        )
+        rng = np.random.default_rng(seed)
+        levels = [(hist.colors.astype(np.float32), hist.counts)] if not fast else _levels(hist, k, rng)
+        n_iter = 0
+        for points, weights in levels:
+            result = kmeans(
+                points, int(k), weights=weights, init=init, n_init=n_init, tol=tol,
+                max_iter=max_iter, seed=rng, on_progress=on_progress,
+            )
+            init, n_iter = result.centroids, n_iter + result.n_iter
         centroids = np.clip(np.rint(result.centroids), 0, 255).astype(np.uint8)
-        n_iter, converged, history = result.n_iter, result.converged, result.history
-    labels, sq_dist = nearest_centroid(hist.colors, centroids)
+        converged, history = result.converged, result.history
+    labels, sq_dist = nearest_palette(hist.colors, centroids)
     counts = np.bincount(labels, weights=hist.counts, minlength=len(centroids)).astype(np.int64)
     # Most used first; ties by colour so the order never depends on the run.
     order = np.lexsort((centroids[:, 2], centroids[:, 1], centroids[:, 0], -counts))
@@ -140,3 +157,24 @@ def quantize_image(
         converged=converged,
         history=history,
     )
+
+
+def _levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The weighted point sets of coarse-to-fine k-means, coarsest first.
+
+    The first level is a random sample of pixels (drawn with replacement, so
+    each colour's weight is how often it was drawn); the last is every unique
+    colour, or, for very many colours, their 6-bit bins.
+    """
+    if len(hist.colors) <= FINE_MAX:
+        fine = (hist.colors.astype(np.float32), hist.counts)
+    else:
+        fine = coarsen(hist, 6)
+    size = max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k)
+    if 2 * size > len(fine[0]):
+        return [fine]
+    drawn = rng.choice(len(hist.colors), size=size, p=hist.counts / hist.n_pixels)
+    picked, times = np.unique(drawn, return_counts=True)
+    if len(picked) < k:
+        return [fine]
+    return [(hist.colors[picked].astype(np.float32), times), fine]

@@ -18,7 +18,7 @@ def test_few_colours_come_back_exactly():
     for k in (5, 6, 256):
         result = quantize_image(image, k)
         np.testing.assert_array_equal(rebuild(result), image)
-        assert result.exact and result.distortion == 0 and result.psnr == np.inf
+        assert result.lossless and result.distortion == 0 and result.psnr == np.inf
         assert len(result.palette) == 5
 
 
@@ -79,3 +79,31 @@ def test_input_is_not_modified():
 def test_bad_input_raises(image, k, match):
     with pytest.raises(ParameterError, match=match):
         quantize_image(image, k)
+
+
+def test_fast_path_is_as_good_as_the_exact_one(samples):
+    """Coarse to fine against one k-means on all unique colours: the mean
+    distortion ratio over four sample photos and two seeds is within 0.5%."""
+    from quantize import read_image
+
+    for k in (16, 64, 256):
+        ratios = []
+        for name in ("chelsea.jpg", "rocket.jpg", "hubble.jpg", "retina.jpg"):
+            image = read_image(samples / name)
+            for seed in range(2):
+                fast = quantize_image(image, k, seed=seed)
+                full = quantize_image(image, k, seed=seed, fast=False)
+                ratios.append(fast.distortion / full.distortion)
+        assert np.mean(ratios) < 1.005, (k, ratios)
+
+
+def test_many_colours_use_binned_last_level(monkeypatch):
+    from quantize import pipeline
+
+    image = small_photo(seed=5, shape=(120, 160))
+    reference = quantize_image(image, 8, seed=1, fast=False)
+    monkeypatch.setattr(pipeline, "FINE_MAX", 100)
+    monkeypatch.setattr(pipeline, "SAMPLE_MIN", 64)
+    result = quantize_image(image, 8, seed=1)
+    assert result.distortion < 1.02 * reference.distortion
+    assert len(result.palette) == 8
