@@ -46,6 +46,7 @@ def read_image(path) -> np.ndarray:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:
         image = None
+    del data  # the encoded file: free it before the work on pixels
     if image is None:
         raise ImageReadError(f"{path}: not an image OpenCV can read (corrupt or unsupported format)")
     if image.dtype == np.uint16:
@@ -58,9 +59,9 @@ def read_image(path) -> np.ndarray:
     if channels == 1:
         return np.repeat(image, 3, axis=2)
     if channels == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # in place
     if channels == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image)
     raise ImageReadError(f"{path}: unsupported number of channels ({channels})")
 
 

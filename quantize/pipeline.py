@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
-from .histogram import Histogram, coarsen, color_histogram
+from .histogram import Histogram, coarsen, key_histogram, pack
 from .kmeans import kmeans
 from .remap import nearest_palette, remap
 
@@ -121,7 +121,8 @@ def quantize_image(
         raise ParameterError(f"K must be an integer from 1 to {MAX_COLORS}, got {k!r}")
     rgb = image[:, :, :3]
     alpha = image[:, :, 3].copy() if image.shape[2] == 4 else None
-    hist = color_histogram(rgb)
+    keys = pack(rgb)
+    hist = key_histogram(keys)
     n_colors = len(hist.colors)
     if n_colors <= k:
         centroids = hist.colors
@@ -147,7 +148,7 @@ def quantize_image(
     new_index[order] = np.arange(len(order))
     distortion = float(hist.counts @ sq_dist) / hist.n_pixels
     return QuantizedImage(
-        indices=remap(rgb, hist.colors, new_index[labels]),
+        indices=remap(keys, hist.keys, new_index[labels]),
         palette=np.ascontiguousarray(centroids[order]),
         counts=counts[order],
         alpha=alpha,

@@ -4,13 +4,24 @@ OpenCV writes only grey and true-colour PNGs; a quantized image is smallest as
 a palette PNG (colour type 3) with 1, 2, 4 or 8 bits per pixel, so we write
 those chunks ourselves: IHDR, PLTE, IDAT (zlib), IEND.  Rows use filter type 0,
 which libpng recommends for palette images.
+
+Large images are deflated in parallel, pigz-style: the filtered rows are cut
+into fixed 4 MiB pieces, each compressed on its own thread (zlib releases the
+GIL) and ended with a sync flush, and the pieces are joined into one zlib
+stream.  The pieces do not depend on the number of cores, so the bytes are the
+same on every machine.
 """
 from __future__ import annotations
 
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+PIECE = 4 << 20  # bytes of filtered rows deflated as one piece
+LEVEL_SMALL, LEVEL_LARGE = 9, 4  # zlib levels below / from LARGE_FROM bytes of rows
+LARGE_FROM = 4 << 20
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -40,20 +51,41 @@ def _pack_rows(indices: np.ndarray, depth: int) -> np.ndarray:
     return np.bitwise_or.reduce(groups << shifts, axis=2).astype(np.uint8)
 
 
-def encode_indexed(indices: np.ndarray, palette: np.ndarray, level: int = 9) -> bytes:
+def deflate(data: bytes, level: int) -> bytes:
+    """A zlib stream of ``data``, its fixed-size pieces compressed in parallel."""
+    pieces = [data[i : i + PIECE] for i in range(0, len(data), PIECE)] or [b""]
+
+    def compress(index: int) -> bytes:
+        engine = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        last = index == len(pieces) - 1
+        return engine.compress(pieces[index]) + engine.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+    if len(pieces) == 1:
+        body = [compress(0)]
+    else:
+        with ThreadPoolExecutor() as pool:
+            body = list(pool.map(compress, range(len(pieces))))
+    flevel = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3
+    flags = flevel << 6
+    flags += 31 - (0x7800 + flags) % 31
+    return bytes([0x78, flags]) + b"".join(body) + struct.pack(">I", zlib.adler32(data))
+
+
+def encode_indexed(indices: np.ndarray, palette: np.ndarray) -> bytes:
     """PNG bytes of ``indices (h, w) uint8`` into ``palette (m, 3) uint8``, m <= 256."""
     h, w = indices.shape
     depth = bit_depth(len(palette))
     rows = _pack_rows(indices, depth)
     raw = np.zeros((h, rows.shape[1] + 1), dtype=np.uint8)  # column 0: filter type 0
     raw[:, 1:] = rows
+    raw = raw.tobytes()
     header = struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0)
     return b"".join(
         [
             _SIGNATURE,
             _chunk(b"IHDR", header),
             _chunk(b"PLTE", np.ascontiguousarray(palette, dtype=np.uint8).tobytes()),
-            _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)),
+            _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
             _chunk(b"IEND", b""),
         ]
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .histogram import N_KEYS, pack
+from .histogram import N_KEYS
 
 _BLOCK_ELEMENTS = 1 << 20
 
@@ -32,14 +32,14 @@ def nearest_palette(colors: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray
     return labels, np.einsum("ij,ij->i", diff, diff)
 
 
-def remap(rgb: np.ndarray, colors: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Palette indices, ``(h, w) uint8``, of an ``(h, w, 3) uint8`` image.
+def remap(keys: np.ndarray, color_keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Palette indices ``uint8``, in the shape of ``keys``, of packed pixels.
 
-    ``colors (n, 3) uint8`` must hold every colour of the image and ``labels
-    (n,)`` the palette index (< 256) of each; a lookup table over all 2**24
-    packed colours turns the per-colour labels into per-pixel indices in one
-    gather, without a distance computation per pixel.
+    ``color_keys (n,)`` must hold every key in ``keys`` and ``labels (n,)`` the
+    palette index (< 256) of each; a lookup table over all 2**24 packed colours
+    turns the per-colour labels into per-pixel indices in one gather, without
+    a distance computation per pixel.
     """
     table = np.zeros(N_KEYS, dtype=np.uint8)
-    table[pack(colors)] = labels
-    return table[pack(rgb)]
+    table[color_keys] = labels
+    return table[keys]

@@ -1,7 +1,5 @@
 import numpy as np
-import pytest
 
-from quantize import histogram
 from quantize.histogram import color_histogram, pack, unpack
 
 
@@ -11,10 +9,7 @@ def test_pack_unpack_round_trip():
     assert pack(np.array([1, 2, 3], dtype=np.uint8)) == (1 << 16) + (2 << 8) + 3
 
 
-@pytest.mark.parametrize("use_bincount", [False, True])
-def test_histogram_matches_numpy_unique(monkeypatch, use_bincount):
-    if use_bincount:
-        monkeypatch.setattr(histogram, "_BINCOUNT_FROM", 0)
+def test_histogram_matches_numpy_unique():
     rng = np.random.default_rng(1)
     image = rng.integers(0, 6, size=(50, 40, 3), dtype=np.uint8) * 51
     hist = color_histogram(image)
@@ -22,3 +17,17 @@ def test_histogram_matches_numpy_unique(monkeypatch, use_bincount):
     np.testing.assert_array_equal(hist.colors, colors)
     np.testing.assert_array_equal(hist.counts, counts)
     assert hist.n_pixels == 50 * 40
+
+
+def test_coarsen_keeps_weight_and_mean():
+    from quantize.histogram import coarsen
+
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
+    hist = color_histogram(image)
+    points, weights = coarsen(hist, 3)
+    assert weights.sum() == 40 * 40 and len(points) <= 8**3
+    mean = image.reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(np.average(points, axis=0, weights=weights), mean, rtol=1e-5)
+    # every binned mean lies inside its 32-wide bin
+    assert (np.floor(points / 32) == np.floor(points.round(3) / 32)).all()

@@ -97,3 +97,29 @@ def test_other_formats_and_alpha(tmp_path, suffix):
     np.testing.assert_array_equal(back[:, :, :3][visible], palette[indices][visible])
     if suffix != ".bmp":
         np.testing.assert_array_equal(back[:, :, 3], alpha)
+
+
+@pytest.mark.parametrize("size, level", [(1000, 9), (3 * (1 << 20) + 17, 6), (9 * (1 << 20) + 5, 1)])
+def test_parallel_deflate_is_one_valid_zlib_stream(size, level):
+    import zlib
+
+    from quantize.png import deflate
+
+    data = np.random.default_rng(size).integers(0, 4, size=size, dtype=np.uint8).tobytes()
+    stream = deflate(data, level)
+    assert zlib.decompress(stream) == data
+    assert deflate(data, level) == stream
+    if size < (4 << 20):  # one piece: byte for byte what zlib itself writes
+        assert stream == zlib.compress(data, level)
+
+
+def test_large_palette_png_decodes(monkeypatch):
+    from quantize import png
+
+    monkeypatch.setattr(png, "PIECE", 1000)  # many pieces on a small image
+    monkeypatch.setattr(png, "LARGE_FROM", 5000)
+    rng = np.random.default_rng(0)
+    palette = rng.integers(0, 256, size=(40, 3), dtype=np.uint8)
+    indices = rng.integers(0, 40, size=(120, 90), dtype=np.uint8)
+    decoded = cv2.imdecode(np.frombuffer(png.encode_indexed(indices, palette), np.uint8), cv2.IMREAD_COLOR)
+    np.testing.assert_array_equal(decoded[:, :, ::-1], palette[indices])
