@@ -17,7 +17,9 @@ from click_default_group import DefaultGroup
 from tqdm import tqdm
 
 from . import __version__
-from .errors import ImageWriteError, OutputExistsError, QuantizeError
+from .elbow import CLEAR_RATIO, suggest_k, sweep, thumbnails
+from .errors import ImageWriteError, OutputExistsError, ParameterError, QuantizeError
+from .histogram import color_histogram
 from .imageio import check_output_suffix, read_image, write_quantized
 from .kmeans import INITS
 from .palette import check_palette_suffix, palette_entries, write_palette
@@ -115,10 +117,12 @@ def cli():
 @click.option("--palette", "palette_path", type=click.Path(path_type=Path),
               help="Palette file: .gpl, .json, .txt, .hex or .png (swatch).  [default: OUTPUT with .gpl]")
 @click.option("--no-palette", is_flag=True, help="Write no palette file.")
+@click.option("--trace", "trace_path", type=click.Path(path_type=Path),
+              help="Write the distortion after every iteration: .csv, or .png for a plot.")
 @kmeans_options
 @output_options
-def image_command(image, k, output, palette_path, no_palette, seed, init, n_init, tol, max_iter,
-                  fast, force, quiet, as_json):
+def image_command(image, k, output, palette_path, no_palette, trace_path, seed, init, n_init, tol,
+                  max_iter, fast, force, quiet, as_json):
     """Quantize IMAGE to K colours (the default command).
 
     \b
@@ -126,6 +130,7 @@ def image_command(image, k, output, palette_path, no_palette, seed, init, n_init
       quantize photo.jpg -k 8
       quantize photo.jpg -k 32 -o out/photo.png --palette out/photo.json --seed 3
       quantize logo.png -k 4 --no-palette --json
+      quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
     started = time.perf_counter()
     output = output or image.with_name(f"{image.stem}-k{k}.png")
@@ -135,7 +140,9 @@ def image_command(image, k, output, palette_path, no_palette, seed, init, n_init
     else:
         palette_path = palette_path or output.with_suffix(".gpl")
         check_palette_suffix(palette_path)
-    targets = [output] + ([palette_path] if palette_path else [])
+    if trace_path and trace_path.suffix.lower() not in (".csv", ".png"):
+        raise ParameterError(f"{trace_path}: a trace is written as .csv or .png")
+    targets = [p for p in (output, palette_path, trace_path) if p]
     check_targets(targets, inputs=[image], force=force)
     pixels = read_image(image)
     n_runs = n_init or (10 if init == "random" else 1)
@@ -152,10 +159,15 @@ def image_command(image, k, output, palette_path, no_palette, seed, init, n_init
     bytes_out = write_quantized(output, result.indices, result.palette, result.alpha)
     if palette_path:
         write_palette(palette_path, result.palette, result.counts, name=output.stem)
+    if trace_path:
+        from .report import write_trace  # matplotlib only when asked for
+
+        write_trace(trace_path, result.history)
     summary = {
         "input": str(image),
         "output": str(output),
         "palette_file": str(palette_path) if palette_path else None,
+        "trace_file": str(trace_path) if trace_path else None,
         "k": k,
         "colors": len(result.palette),
         "input_colors": result.n_input_colors,
@@ -169,6 +181,88 @@ def image_command(image, k, output, palette_path, no_palette, seed, init, n_init
         "palette": palette_entries(result.palette, result.counts),
     }
     print_summary(summary, as_json)
+
+
+@cli.command("elbow")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--k-min", type=click.IntRange(1, MAX_COLORS), default=1, show_default=True,
+              help="Smallest K of the sweep.")
+@click.option("--k-max", type=click.IntRange(1, MAX_COLORS), default=16, show_default=True,
+              help="Largest K of the sweep.")
+@click.option("--ks", "ks_text", metavar="LIST", help="K values instead of a range, e.g. 2,4,8,16,32.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
+              help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--n-init", type=click.IntRange(min=1), default=1, show_default=True,
+              help="k-means++ restarts per K.")
+@click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
+@output_options
+def elbow_command(image, k_min, k_max, ks_text, out_dir, seed, n_init, previews, force, quiet, as_json):
+    """Sweep K over one image and suggest the K at the elbow of the distortion curve.
+
+    Writes elbow.csv, elbow.json and elbow.png (and previews.png) into the
+    report folder, and prints the table and the suggestion.
+
+    \b
+    Examples:
+      quantize elbow photo.jpg                 # K = 1..16, report in photo-elbow/
+      quantize elbow photo.jpg --ks 2,4,8,16,32,64 --previews
+      quantize elbow photo.jpg --k-max 32 --json
+    """
+    ks = parse_ks(ks_text, k_min, k_max)
+    out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
+    names = ["elbow.csv", "elbow.json", "elbow.png"] + (["previews.png"] if previews else [])
+    files = [out_dir / name for name in names]
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+    check_targets(files if out_dir.is_dir() else [out_dir], inputs=[image], force=force)
+    rgb = read_image(image)[:, :, :3]
+    hist = color_histogram(rgb)
+    n_colors = len(hist.colors)
+    if ks[-1] > n_colors:
+        note(f"{image} has {n_colors} colours: K above {n_colors} is swept as {n_colors}", quiet)
+        ks = sorted({min(k, n_colors) for k in ks})
+    with progress_bar(len(ks), "elbow", quiet, unit="K") as bar:
+        points = sweep(hist, ks, seed=seed, n_init=n_init, on_progress=lambda k: bar.update())
+    suggested, strength = suggest_k([p.k for p in points], [p.distortion for p in points])
+    from .report import elbow_report, plot_elbow, plot_previews, write_elbow_csv, write_json
+
+    method = (f"largest ratio of the log-log slope into K to the mean log-log slope after K; "
+              f"clear when >= {CLEAR_RATIO:g}")
+    report = elbow_report(str(image), points, suggested, strength, method)
+    out_dir.mkdir(exist_ok=True)
+    write_elbow_csv(files[0], report)
+    write_json(files[1], report)
+    plot_elbow(files[2], report)
+    if previews:
+        labels = [f"K = {p.k}   {p.psnr:.1f} dB" for p in points]
+        plot_previews(files[3], thumbnails(rgb, [p.palette for p in points]), labels)
+    if as_json:
+        click.echo(json.dumps({**report, "report_dir": str(out_dir), "files": [str(f) for f in files]}))
+        return
+    lines = [f"{'K':>4} {'distortion':>12} {'PSNR dB':>8} {'iterations':>10} {'seconds':>8}"]
+    lines += [f"{p.k:>4} {p.distortion:>12.2f} {p.psnr:>8.2f} {p.n_iter:>10} {p.seconds:>8.3f}" for p in points]
+    if suggested is None:
+        lines.append(f"no clear elbow (largest knee strength {strength:.1f}; a clear elbow needs {CLEAR_RATIO:g})")
+    else:
+        lines.append(f"suggested K: {suggested} (knee strength {strength:.1f}; clear from {CLEAR_RATIO:g})")
+    lines.append(f"report in {out_dir}/: {' '.join(names)}")
+    click.echo("\n".join(lines))
+
+
+def parse_ks(text, k_min: int, k_max: int) -> list[int]:
+    """The sorted K values of --ks, or of --k-min..--k-max."""
+    if text is None:
+        if k_min > k_max:
+            raise ParameterError(f"--k-min {k_min} is above --k-max {k_max}: the K range is empty")
+        return list(range(k_min, k_max + 1))
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ParameterError(f"--ks takes whole numbers separated by commas, got {text!r}") from None
+    if not ks or ks[0] < 1 or ks[-1] > MAX_COLORS:
+        raise ParameterError(f"--ks values must be from 1 to {MAX_COLORS}, got {text!r}")
+    return ks
 
 
 def check_targets(targets, inputs, force: bool) -> None:

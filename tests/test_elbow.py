@@ -1,0 +1,173 @@
+"""The K sweep, the knee, and the elbow command's report."""
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from quantize import read_image
+from quantize.cli import cli
+from quantize.elbow import CLEAR_RATIO, suggest_k, sweep
+from quantize.histogram import color_histogram
+from quantize.imageio import write_quantized
+
+KS = list(range(1, 17))
+
+
+def blobs(n=4, sigma=6.0, seed=0):
+    """n well-separated colours in random 8x8 tiles, plus Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    colours = np.array([[200, 40, 40], [40, 200, 40], [40, 40, 200], [220, 220, 60], [30, 30, 30]][:n], float)
+    tiles = rng.integers(0, n, size=(16, 16)).repeat(8, 0).repeat(8, 1)
+    return np.clip(colours[tiles] + rng.normal(0, sigma, (128, 128, 3)), 0, 255).astype(np.uint8)
+
+
+def spectrum():
+    """A smooth full-spectrum gradient: hue across, brightness down."""
+    y, x = np.mgrid[0:256, 0:256]
+    hsv = np.stack([x * 180 / 256, np.full_like(x, 255), 255 - y * 0.6], axis=-1).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def curve(image, ks=KS):
+    points = sweep(color_histogram(image), ks, seed=0)
+    return [p.k for p in points], [p.distortion for p in points]
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_well_separated_blobs_suggest_their_number(n):
+    ks, d = curve(blobs(n, seed=n))
+    k, strength = suggest_k(ks, d)
+    assert k == n and strength >= CLEAR_RATIO
+
+
+def test_smooth_spectrum_has_no_clear_elbow():
+    ks, d = curve(spectrum())
+    k, strength = suggest_k(ks, d)
+    assert k is None and strength < CLEAR_RATIO
+
+
+@pytest.mark.parametrize("name", ["astronaut.jpg", "coffee.jpg", "hubble.jpg", "camera.png"])
+def test_distortion_never_rises_with_k(samples, name):
+    ks, d = curve(read_image(samples / name)[:, :, :3])
+    assert all(b <= a for a, b in zip(d, d[1:])), d
+    assert d[0] > d[-1]
+
+
+def test_sweep_is_deterministic_and_psnr_matches(samples):
+    hist = color_histogram(read_image(samples / "chelsea.jpg"))
+    a, b = sweep(hist, [2, 4, 8], seed=3), sweep(hist, [2, 4, 8], seed=3)
+    assert [p.distortion for p in a] == [p.distortion for p in b]
+    for p in a:
+        assert len(p.palette) == p.k
+        assert p.psnr == pytest.approx(10 * np.log10(255**2 / (p.distortion / 3)))
+
+
+def test_suggest_k_on_known_curves():
+    ks = np.arange(1, 17)
+    assert suggest_k(ks, 1000.0 / ks)[0] is None  # a power law has no elbow
+    assert suggest_k(ks, 1000.0 / ks**2)[0] is None
+    elbow = np.where(ks < 5, 1000.0 / ks, 10.0 / ks**0.3)  # steep to 5, flat after
+    assert suggest_k(ks, elbow)[0] == 5
+    assert suggest_k([1, 2], [10.0, 1.0]) == (None, 0.0)  # too few points
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def blob_file(tmp_path):
+    path = tmp_path / "blobs.png"
+    image = blobs()
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def test_elbow_command_writes_the_report(blob_file):
+    result = run("elbow", blob_file, "--k-max", 8, "--previews")
+    assert result.exit_code == 0, result.output
+    folder = blob_file.with_name("blobs-elbow")
+    report = json.loads((folder / "elbow.json").read_text())
+    assert report["suggested_k"] == 4
+    assert [p["k"] for p in report["points"]] == list(range(1, 9))
+    with open(folder / "elbow.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [int(r["k"]) for r in rows] == list(range(1, 9))
+    assert [float(r["distortion"]) for r in rows] == [p["distortion"] for p in report["points"]]
+    for name in ("elbow.png", "previews.png"):
+        picture = read_image(folder / name)
+        assert picture.shape[0] > 200 and picture.shape[1] > 300 and picture.std() > 10
+    assert "suggested K: 4" in result.stdout
+    assert len(result.stdout.splitlines()) == 1 + 8 + 2
+
+
+def test_elbow_json_and_no_elbow(tmp_path):
+    path = tmp_path / "spectrum.png"
+    cv2.imwrite(str(path), cv2.cvtColor(spectrum(), cv2.COLOR_RGB2BGR))
+    result = run("elbow", path, "--ks", "2,4,8,16", "-o", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["suggested_k"] is None
+    assert [p["k"] for p in report["points"]] == [2, 4, 8, 16]
+    assert {"distortion", "psnr_db", "iterations", "seconds"} <= set(report["points"][0])
+    assert not (tmp_path / "out" / "previews.png").exists()
+
+
+def test_k_max_above_the_colours_is_clamped(tmp_path):
+    path = tmp_path / "five.png"
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]], np.uint8)
+    write_quantized(path, np.arange(25, dtype=np.uint8).reshape(5, 5) % 5, palette)
+    result = run("elbow", path, "--k-max", 8, "--json")
+    assert result.exit_code == 0, result.output
+    assert f"quantize: note: {path} has 5 colours: K above 5 is swept as 5" in result.stderr
+    report = json.loads(result.stdout)
+    assert [p["k"] for p in report["points"]] == [1, 2, 3, 4, 5]
+    assert report["points"][-1]["distortion"] == 0
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--k-min", "9", "--k-max", "4"], 2, "quantize: --k-min 9 is above --k-max 4: the K range is empty\n"),
+        (["--ks", "2,x"], 2, "quantize: --ks takes whole numbers separated by commas, got '2,x'\n"),
+        (["--ks", "0,4"], 2, "quantize: --ks values must be from 1 to 256, got '0,4'\n"),
+        (["--k-max", "300"], 2, None),
+    ],
+)
+def test_elbow_bad_usage(blob_file, args, code, message):
+    result = run("elbow", blob_file, *args)
+    assert result.exit_code == code
+    if message:
+        assert result.stderr == message
+    assert not blob_file.with_name("blobs-elbow").exists()
+
+
+def test_elbow_never_overwrites_without_force(blob_file):
+    folder = blob_file.with_name("blobs-elbow")
+    folder.mkdir()
+    (folder / "elbow.csv").write_text("mine")
+    result = run("elbow", blob_file, "--k-max", 4)
+    assert result.exit_code == 3 and "elbow.csv: exists; use --force" in result.stderr
+    assert (folder / "elbow.csv").read_text() == "mine"
+    assert run("elbow", blob_file, "--k-max", 4, "--force").exit_code == 0
+    assert (folder / "elbow.csv").read_text().startswith("k,distortion")
+
+
+def test_trace_goes_down(samples, tmp_path):
+    out = tmp_path / "o.png"
+    result = run(samples / "coffee.jpg", "-k", 8, "-o", out, "--trace", tmp_path / "t.csv", "--exact")
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "t.csv").read_text().splitlines()
+    assert lines[0] == "iteration,distortion"
+    values = [float(line.split(",")[1]) for line in lines[1:]]
+    assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(len(values)))
+    assert len(values) >= 3 and all(b <= a * (1 + 1e-12) for a, b in zip(values, values[1:]))
+    assert values[-1] == pytest.approx(json.loads(run(samples / "coffee.jpg", "-k", 8, "-o", tmp_path / "p.png",
+                                                      "--exact", "--json").stdout)["distortion"], rel=0.05)
+    assert run(samples / "coffee.jpg", "-k", 8, "-o", tmp_path / "q.png", "--trace", tmp_path / "t.png").exit_code == 0
+    assert read_image(tmp_path / "t.png").shape[1] > 300
+    bad = run(samples / "coffee.jpg", "-k", 8, "-o", tmp_path / "r.png", "--trace", tmp_path / "t.txt")
+    assert bad.exit_code == 2 and bad.stderr == f"quantize: {tmp_path}/t.txt: a trace is written as .csv or .png\n"
