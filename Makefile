@@ -28,6 +28,7 @@ test: install
 bench: install
 	$(PY) bench/bench_kmeans.py
 	$(PY) bench/bench_speed.py
+	$(PY) bench/bench_elbow.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis

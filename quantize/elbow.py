@@ -31,7 +31,7 @@ import numpy as np
 from .histogram import Histogram
 from .kmeans import kmeans, nearest_centroid
 from .pipeline import _levels, psnr_from_distortion
-from .remap import nearest_palette
+from .remap import ColorSet, nearest_palette
 
 CLEAR_RATIO = 4.0
 
@@ -66,6 +66,7 @@ def sweep(hist: Histogram, ks, *, seed=None, n_init="auto", tol=1e-4, max_iter=3
     rng = np.random.default_rng(seed)
     levels = _levels(hist, max(ks), rng)
     points, weights = levels[0]
+    colors = ColorSet(hist.colors)
     results, centroids, palette = [], None, None
     for k in ks:
         started = time.perf_counter()
@@ -76,11 +77,11 @@ def sweep(hist: Histogram, ks, *, seed=None, n_init="auto", tol=1e-4, max_iter=3
         fit = min(fits, key=lambda f: f.distortion)
         centroids, n_iter = fit.centroids, sum(f.n_iter for f in fits)
         candidate = np.clip(np.rint(fit.centroids), 0, 255).astype(np.uint8)
-        distortion = _distortion(hist, candidate)
+        distortion = _distortion(hist, colors, candidate)
         if results and distortion > results[-1].distortion:
-            colors = hist.colors.astype(np.float32)
-            candidate = np.rint(_grow(colors, hist.counts, palette, k - len(palette))).astype(np.uint8)
-            distortion = _distortion(hist, candidate)
+            grown = _grow(hist.colors.astype(np.float32), hist.counts, palette, k - len(palette))
+            candidate = np.rint(grown).astype(np.uint8)
+            distortion = _distortion(hist, colors, candidate)
         palette = candidate
         results.append(ElbowPoint(k, distortion, psnr_from_distortion(distortion), n_iter,
                                   time.perf_counter() - started, palette))
@@ -89,8 +90,8 @@ def sweep(hist: Histogram, ks, *, seed=None, n_init="auto", tol=1e-4, max_iter=3
     return results
 
 
-def _distortion(hist: Histogram, palette: np.ndarray) -> float:
-    _, sq_dist = nearest_palette(hist.colors, palette)
+def _distortion(hist: Histogram, colors: ColorSet, palette: np.ndarray) -> float:
+    _, sq_dist = colors.nearest(palette)
     return float(hist.counts @ sq_dist) / hist.n_pixels
 
 

@@ -171,3 +171,13 @@ def test_trace_goes_down(samples, tmp_path):
     assert read_image(tmp_path / "t.png").shape[1] > 300
     bad = run(samples / "coffee.jpg", "-k", 8, "-o", tmp_path / "r.png", "--trace", tmp_path / "t.txt")
     assert bad.exit_code == 2 and bad.stderr == f"quantize: {tmp_path}/t.txt: a trace is written as .csv or .png\n"
+
+
+def test_grow_adds_the_worst_served_points():
+    from quantize.elbow import _grow
+
+    points = np.array([[0.0], [1.0], [10.0], [20.0]])
+    weights = np.array([1.0, 1.0, 1.0, 5.0])
+    grown = _grow(points, weights, np.array([[0.0]]), 2)
+    # 20 has the largest weight x squared distance; then 10 (100) beats 1 (1).
+    np.testing.assert_array_equal(grown.ravel(), [0.0, 20.0, 10.0])

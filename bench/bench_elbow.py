@@ -1,0 +1,74 @@
+"""Benchmark: the elbow sweep K=1..16 against one K=16 run, on a 12 MP photo.
+
+The photo is generated (astronaut upscaled to 4243x2828 with cubic
+interpolation, plus Gaussian noise, sigma 2).  In process: histogram + sweep
+against ``quantize_image(k=16)`` (which builds its own histogram).  Whole
+process: ``quantize elbow`` (with its report and plot) against ``quantize -k 16``.
+Medians of --repeats runs; the target is a ratio of at most 3.
+
+    python bench/bench_elbow.py [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from quantize import quantize_image, read_image
+from quantize.elbow import sweep
+from quantize.histogram import color_histogram
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "output"
+QUANTIZE = [sys.executable, "-m", "quantize"]
+
+
+def photo_12mp() -> Path:
+    path = OUT / "photo-12mp.png"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        small = read_image(ROOT / "sample_images" / "astronaut.jpg")
+        big = cv2.resize(small, (4243, 2828), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        big += np.random.default_rng(1).normal(0.0, 2.0, big.shape).astype(np.float32)
+        cv2.imwrite(str(path), cv2.cvtColor(np.clip(big, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def median_seconds(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    path = photo_12mp()
+    image = read_image(path)
+    ks = list(range(1, 17))
+    one = median_seconds(lambda: quantize_image(image, 16, seed=0), args.repeats)
+    both = median_seconds(lambda: sweep(color_histogram(image), ks, seed=0), args.repeats)
+    run = lambda *a: subprocess.run(QUANTIZE + [str(x) for x in a], check=True, stdout=subprocess.DEVNULL)
+    one_cli = median_seconds(lambda: run(path, "-k", 16, "-o", OUT / "photo-12mp-k16.png", "--no-palette",
+                                         "--quiet", "--force"), args.repeats)
+    sweep_cli = median_seconds(lambda: run("elbow", path, "-o", OUT / "photo-12mp-elbow", "--quiet",
+                                           "--force"), args.repeats)
+    print(f"# 12 MP photo ({image.shape[1]}x{image.shape[0]}, {len(color_histogram(image).colors):,} colours), "
+          f"median of {args.repeats}")
+    print(f"{'what':<34} {'sweep s':>8} {'K=16 s':>8} {'ratio':>6}")
+    print(f"{'in process (histogram + k-means)':<34} {both:>8.2f} {one:>8.2f} {both / one:>6.2f}")
+    print(f"{'whole command':<34} {sweep_cli:>8.2f} {one_cli:>8.2f} {sweep_cli / one_cli:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
