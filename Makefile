@@ -29,6 +29,7 @@ bench: install
 	$(PY) bench/bench_kmeans.py
 	$(PY) bench/bench_speed.py
 	$(PY) bench/bench_elbow.py
+	$(PY) bench/bench_batch.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis

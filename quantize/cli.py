@@ -17,6 +17,7 @@ from click_default_group import DefaultGroup
 from tqdm import tqdm
 
 from . import __version__
+from . import batch
 from .elbow import CLEAR_RATIO, suggest_k, sweep, thumbnails
 from .errors import ImageWriteError, OutputExistsError, ParameterError, QuantizeError
 from .histogram import color_histogram
@@ -248,6 +249,100 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, seed, n_init, previews,
         lines.append(f"suggested K: {suggested} (knee strength {strength:.1f}; clear from {CLEAR_RATIO:g})")
     lines.append(f"report in {out_dir}/: {' '.join(names)}")
     click.echo("\n".join(lines))
+
+
+@cli.command("batch")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS), required=True,
+              help=f"Number of colours, 1-{MAX_COLORS}.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Output folder; the input tree is mirrored under it.")
+@click.option("-r", "--recursive", is_flag=True, help="Walk sub-folders too.")
+@click.option("--pattern", "patterns", multiple=True, metavar="GLOB",
+              help="File names to take (repeatable).  [default: the image types OpenCV reads]")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes.  [default: the CPUs this process may use]")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Run on local processes, or on a Dask distributed cluster (pip install 'quantize[dask]').")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--palette-format", type=click.Choice(batch.PALETTE_FORMATS), default="gpl", show_default=True,
+              help="Palette file written beside each output, or none.")
+@click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
+@kmeans_options
+@output_options
+def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, scheduler, palette_format,
+                  dry_run, seed, init, n_init, tol, max_iter, fast, force, quiet, as_json):
+    """Quantize every image in folders or files INPUTS into OUT_DIR.
+
+    The input tree is mirrored (photos/a/b.jpg -> OUT/a/b.png, with OUT/a/b.gpl).
+    Outputs that exist are skipped unless --force, so a run that was stopped
+    (even by kill -9) finishes only what is missing when run again.  A bad
+    file is reported and the batch goes on; OUT_DIR/manifest.jsonl gets one
+    line per file.  Exit code 0 when every file is done or skipped, 1 when any
+    failed.
+
+    \b
+    Examples:
+      quantize batch photos/ -k 64 -o small/ --recursive
+      quantize batch a.jpg b.png -k 16 -o out/ --palette-format json
+      quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
+    """
+    started = time.perf_counter()
+    if executor == "dask" and not scheduler:
+        raise ParameterError("--executor dask needs --scheduler ADDRESS")
+    if scheduler and executor != "dask":
+        raise ParameterError("--scheduler goes with --executor dask")
+    options = {"init": init, "n_init": n_init or "auto", "tol": tol, "max_iter": max_iter,
+               "seed": seed, "fast": fast}
+    work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS,
+                      recursive=recursive, palette_format=palette_format, force=force, options=options)
+    for problem in work.problems:
+        click.echo(f"quantize: {problem['input']}: {problem['error']}", err=True)
+    for record in work.skipped:
+        if record["error"]:
+            note(f"{record['input']}: {record['error']}", quiet)
+    if dry_run:
+        for job in work.jobs:
+            click.echo(f"would quantize {job.source} -> {job.output}")
+        for record in work.skipped:
+            if record["output"]:
+                click.echo(f"would skip {record['input']} ({record['output']} exists)")
+        return 1 if work.problems else 0
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    batch.remove_stale_parts(out_dir)
+    workers = jobs or len(os.sched_getaffinity(0))
+    records = list(work.skipped) + list(work.problems)
+    saved = 0
+    with progress_bar(len(work.jobs), "batch", quiet, unit="file") as bar:
+        def on_record(record):
+            nonlocal saved
+            records.append(record)
+            if record["status"] == "failed":
+                bar.write(f"quantize: {record['error']}", file=sys.stderr)
+            else:
+                saved += record["bytes_in"] - record["bytes_out"]
+            bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
+            bar.update()
+
+        try:
+            batch.run_jobs(work.jobs, workers=workers, scheduler=scheduler if executor == "dask" else None,
+                           on_record=on_record)
+        finally:
+            manifest = batch.write_manifest(out_dir, records)
+    counts = {status: sum(r["status"] == status for r in records) for status in ("done", "skipped", "failed")}
+    done = [r for r in records if r["status"] == "done"]
+    summary = {**counts, "bytes_in": sum(r["bytes_in"] for r in done),
+               "bytes_out": sum(r["bytes_out"] for r in done),
+               "seconds": time.perf_counter() - started, "manifest": str(manifest)}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"done {summary['done']}, skipped {summary['skipped']}, failed {summary['failed']}; "
+                   f"bytes {summary['bytes_in']:,} -> {summary['bytes_out']:,}; "
+                   f"{summary['seconds']:.1f} s; manifest {manifest}")
+    return 1 if counts["failed"] else 0
 
 
 def parse_ks(text, k_min: int, k_max: int) -> list[int]:

@@ -1,0 +1,220 @@
+"""quantize batch: mirrored trees, skipping, bad files, kills, dry runs, Dask."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from quantize import batch, read_image
+from quantize.cli import cli
+
+PHOTOS = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["batch", *[str(a) for a in args]])
+
+
+def manifest(out_dir):
+    lines = (out_dir / "manifest.jsonl").read_text().splitlines()
+    return {os.path.basename(r["input"]): r for r in map(json.loads, lines)}
+
+
+@pytest.fixture
+def tree(tmp_path, samples):
+    """in/astronaut.jpg, in/chelsea.jpg, in/a/coffee.jpg, in/a/b/rocket.jpg, in/notes.txt"""
+    root = tmp_path / "in"
+    for name, sub in zip(PHOTOS, ["", "", "a", "a/b"]):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copy(samples / name, root / sub / name)
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_mirrors_the_tree(tree, tmp_path):
+    out = tmp_path / "out"
+    result = run(tree, "-k", 8, "-o", out, "--recursive", "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    expected = {"astronaut.png", "chelsea.png", "a/coffee.png", "a/b/rocket.png"}
+    written = {str(p.relative_to(out)) for p in out.rglob("*.png")}
+    assert written == expected
+    assert {str(p.relative_to(out)) for p in out.rglob("*.gpl")} == {e[:-4] + ".gpl" for e in expected}
+    records = manifest(out)
+    assert set(records) == set(PHOTOS)
+    for record in records.values():
+        assert record["status"] == "done" and record["k"] == 8 and record["error"] is None
+        assert record["bytes_out"] == os.path.getsize(record["output"])
+        assert len(set(map(tuple, read_image(record["output"]).reshape(-1, 3)))) <= 8
+    assert "done 4, skipped 0, failed 0" in result.stdout
+
+
+def test_without_recursive_only_the_top_folder(tree, tmp_path):
+    result = run(tree, "-k", 4, "-o", tmp_path / "out", "--palette-format", "none", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["done"] == 2
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"astronaut.png", "chelsea.png", "manifest.jsonl"}
+
+
+def test_pattern_and_explicit_files(tree, tmp_path, samples):
+    shutil.copy(samples / "camera.png", tree / "camera.png")
+    result = run(tree, "-k", 4, "-o", tmp_path / "out", "--pattern", "*.PNG", "--json")
+    assert json.loads(result.stdout)["done"] == 1
+    result = run(tree / "chelsea.jpg", tree / "a" / "coffee.jpg", "-k", 4, "-o", tmp_path / "out2")
+    assert result.exit_code == 0
+    assert {p.name for p in (tmp_path / "out2").glob("*.png")} == {"chelsea.png", "coffee.png"}
+
+
+def test_skips_what_exists_unless_force(tree, tmp_path):
+    out = tmp_path / "out"
+    assert run(tree, "-k", 8, "-o", out, "-r", "--jobs", 1).exit_code == 0
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    again = run(tree, "-k", 8, "-o", out, "-r", "--jobs", 1, "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout) | {"seconds": 0} == {
+        "done": 0, "skipped": 4, "failed": 0, "bytes_in": 0, "bytes_out": 0, "seconds": 0,
+        "manifest": str(out / "manifest.jsonl")}
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == stamps
+    assert {r["status"] for r in manifest(out).values()} == {"skipped"}
+    forced = run(tree, "-k", 8, "-o", out, "-r", "--jobs", 1, "--force", "--json")
+    assert json.loads(forced.stdout)["done"] == 4
+
+
+def test_a_bad_file_is_reported_and_the_batch_goes_on(tree, tmp_path):
+    (tree / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 50)
+    out = tmp_path / "out"
+    result = run(tree, "-k", 8, "-o", out, "-r", "--jobs", 2)
+    assert result.exit_code == 1
+    assert f"quantize: {tree}/broken.png: not an image OpenCV can read" in result.stderr
+    records = manifest(out)
+    assert records["broken.png"]["status"] == "failed"
+    assert "not an image OpenCV can read" in records["broken.png"]["error"]
+    assert all(records[name]["status"] == "done" for name in PHOTOS)
+    assert not (out / "broken.png").exists()
+    assert "done 4, skipped 0, failed 1" in result.stdout
+
+
+def test_dry_run_writes_nothing(tree, tmp_path):
+    out = tmp_path / "out"
+    result = run(tree, "-k", 8, "-o", out, "-r", "--dry-run")
+    assert result.exit_code == 0
+    assert not out.exists()
+    assert sorted(result.stdout.splitlines()) == sorted(
+        f"would quantize {src} -> {dst}" for src, dst in [
+            (tree / "astronaut.jpg", out / "astronaut.png"), (tree / "chelsea.jpg", out / "chelsea.png"),
+            (tree / "a/coffee.jpg", out / "a/coffee.png"), (tree / "a/b/rocket.jpg", out / "a/b/rocket.png")])
+
+
+def test_parallel_and_serial_give_the_same_bytes(tree, tmp_path):
+    assert run(tree, "-k", 16, "-o", tmp_path / "one", "-r", "--jobs", 1).exit_code == 0
+    assert run(tree, "-k", 16, "-o", tmp_path / "two", "-r", "--jobs", 2).exit_code == 0
+    for path in (tmp_path / "one").rglob("*.png"):
+        assert path.read_bytes() == (tmp_path / "two" / path.relative_to(tmp_path / "one")).read_bytes()
+
+
+def test_loops_unreadable_folders_and_output_inside_input(tree, tmp_path, monkeypatch):
+    os.symlink("..", tree / "a" / "up")  # a loop back to in/
+    locked = tree / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(batch.os, "scandir", scandir)
+    out = tree / "out"  # inside the input: must not be walked
+    result = run(tree, "-k", 4, "-o", out, "-r", "--jobs", 1)
+    assert result.exit_code == 1
+    assert f"quantize: {locked}: cannot read folder: Permission denied" in result.stderr
+    assert f"quantize: note: {tree}/a/up: symbolic link loop: not followed" in result.stderr
+    assert {p.name for p in out.rglob("*.png")} == {p[:-4] + ".png" for p in PHOTOS}
+    again = run(tree, "-k", 4, "-o", out, "-r", "--jobs", 1, "--json")
+    assert json.loads(again.stdout)["done"] == 0  # outputs were not taken as inputs
+
+
+def test_two_inputs_for_one_output(tmp_path, samples):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(samples / "chelsea.jpg", folder / "x.jpg")
+    shutil.copy(samples / "camera.png", folder / "x.png")
+    result = run(folder, "-k", 4, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert f"quantize: {folder}/x.png: same output as {folder}/x.jpg" in result.stderr
+
+
+def test_usage_errors():
+    assert run("x", "-k", 4, "-o", "out", "--executor", "dask").stderr == \
+        "quantize: --executor dask needs --scheduler ADDRESS\n"
+    assert run("x", "-k", 4).exit_code == 2
+
+
+def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path, samples):
+    source = tmp_path / "in"
+    source.mkdir()
+    for i in range(16):
+        shutil.copy(samples / PHOTOS[i % 4], source / f"p{i:02d}.jpg")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
+               "--jobs", "1", "--exact", "--quiet"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 3:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in out.glob("p*.png")}
+    assert 3 <= len(finished) < 16, "the run should be killed mid-way"
+    for name in finished:  # every output there is whole
+        assert read_image(out / name).shape == read_image(source / name.replace(".png", ".jpg")).shape
+    complete = {n for n in finished if (out / n.replace(".png", ".gpl")).exists()}
+    rerun = subprocess.run(command[:-1] + ["--json"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["skipped"] == len(complete) and summary["done"] == 16 - len(complete)
+    for name in complete:  # not redone
+        assert (out / name).stat().st_mtime_ns == finished[name]
+    assert len(list(out.glob("p*.png"))) == 16
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_dask_executor_on_a_local_cluster(tree, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = run(tree, "-k", 16, "-o", tmp_path / "dask", "-r", "--executor", "dask",
+                     "--scheduler", cluster.scheduler_address, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["done"] == 4
+    assert run(tree, "-k", 16, "-o", tmp_path / "local", "-r", "--jobs", 1).exit_code == 0
+    for path in (tmp_path / "local").rglob("*.png"):
+        assert path.read_bytes() == (tmp_path / "dask" / path.relative_to(tmp_path / "local")).read_bytes()
+
+
+def test_ctrl_c_stops_the_pool_cleanly(tmp_path, samples):
+    source = tmp_path / "in"
+    source.mkdir()
+    for i in range(24):
+        shutil.copy(samples / PHOTOS[i % 4], source / f"p{i:02d}.jpg")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
+                             "--jobs", "2", "--exact"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 2:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "quantize: interrupted"
+    assert "Traceback" not in stderr
+    records = manifest(out)
+    assert 2 <= len(records) < 24 and {r["status"] for r in records.values()} == {"done"}
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+    for record in records.values():
+        assert read_image(record["output"]).shape[:2] == read_image(record["input"]).shape[:2]
