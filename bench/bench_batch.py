@@ -21,11 +21,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import OUT, SAMPLES
 
 from quantize import read_image
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "output"
 PHOTOS = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg", "hubble.jpg", "retina.jpg"]
 
 
@@ -36,7 +35,7 @@ def make_inputs(count: int) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    photos = [read_image(ROOT / "sample_images" / name) for name in PHOTOS]
+    photos = [read_image(SAMPLES / name) for name in PHOTOS]
     for i in range(count):
         photo = photos[i % len(photos)]
         h, w = photo.shape[:2]

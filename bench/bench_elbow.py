@@ -11,21 +11,18 @@ Medians of --repeats runs; the target is a ratio of at most 3.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from common import OUT, SAMPLES, median_time
 
 from quantize import quantize_image, read_image
 from quantize.elbow import sweep
 from quantize.histogram import color_histogram
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "output"
 QUANTIZE = [sys.executable, "-m", "quantize"]
 
 
@@ -33,20 +30,11 @@ def photo_12mp() -> Path:
     path = OUT / "photo-12mp.png"
     if not path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
-        small = read_image(ROOT / "sample_images" / "astronaut.jpg")
+        small = read_image(SAMPLES / "astronaut.jpg")
         big = cv2.resize(small, (4243, 2828), interpolation=cv2.INTER_CUBIC).astype(np.float32)
         big += np.random.default_rng(1).normal(0.0, 2.0, big.shape).astype(np.float32)
         cv2.imwrite(str(path), cv2.cvtColor(np.clip(big, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     return path
-
-
-def median_seconds(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():
@@ -56,12 +44,12 @@ def main():
     path = photo_12mp()
     image = read_image(path)
     ks = list(range(1, 17))
-    one = median_seconds(lambda: quantize_image(image, 16, seed=0), args.repeats)
-    both = median_seconds(lambda: sweep(color_histogram(image), ks, seed=0), args.repeats)
+    one, _ = median_time(lambda _: quantize_image(image, 16, seed=0), args.repeats)
+    both, _ = median_time(lambda _: sweep(color_histogram(image), ks, seed=0), args.repeats)
     run = lambda *a: subprocess.run(QUANTIZE + [str(x) for x in a], check=True, stdout=subprocess.DEVNULL)
-    one_cli = median_seconds(lambda: run(path, "-k", 16, "-o", OUT / "photo-12mp-k16.png", "--no-palette",
+    one_cli, _ = median_time(lambda _: run(path, "-k", 16, "-o", OUT / "photo-12mp-k16.png", "--no-palette",
                                          "--quiet", "--force"), args.repeats)
-    sweep_cli = median_seconds(lambda: run("elbow", path, "-o", OUT / "photo-12mp-elbow", "--quiet",
+    sweep_cli, _ = median_time(lambda _: run("elbow", path, "-o", OUT / "photo-12mp-elbow", "--quiet",
                                            "--force"), args.repeats)
     print(f"# 12 MP photo ({image.shape[1]}x{image.shape[0]}, {len(color_histogram(image).colors):,} colours), "
           f"median of {args.repeats}")

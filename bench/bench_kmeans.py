@@ -13,34 +13,14 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import time
-from pathlib import Path
 
 import numpy as np
+from common import SAMPLES, median_time, palette_psnr
 from sklearn.cluster import KMeans
 
 from quantize import kmeans, read_image
 from quantize.histogram import color_histogram
-from quantize.kmeans import nearest_centroid
-from quantize.pipeline import psnr_from_distortion
-
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 IMAGES = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg", "camera.png"]
-
-
-def median_time(fit, repeats):
-    times, result = [], None
-    for seed in range(repeats):
-        start = time.perf_counter()
-        result = fit(seed)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def palette_psnr(hist, centroids):
-    palette = np.clip(np.rint(centroids), 0, 255)
-    _, sq_dist = nearest_centroid(hist.colors, palette)
-    return psnr_from_distortion(float(hist.counts @ sq_dist) / hist.n_pixels)
 
 
 def main():

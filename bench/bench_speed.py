@@ -36,16 +36,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import OUT, SAMPLES, median_time, palette_psnr
 from sklearn.cluster import KMeans
 
 from quantize import quantize_image, read_image
 from quantize.histogram import color_histogram
-from quantize.pipeline import psnr_from_distortion
-from quantize.remap import nearest_palette
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "sample_images"
-OUT = ROOT / "bench" / "output"
 PHOTOS = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg", "hubble.jpg", "retina.jpg"]
 OPENCV_PHOTOS = PHOTOS[:2]
 QUANTIZE = [sys.executable, "-m", "quantize"]
@@ -57,25 +52,10 @@ def row(image, k, peer, ours_s, peer_s, ours_db, peer_db, extra=""):
           f"{ours_db:>8.2f} {peer_db:>8.2f}{extra}", flush=True)
 
 
-def palette_psnr(hist, centroids):
-    palette = np.clip(np.rint(centroids), 0, 255).astype(np.uint8)
-    _, sq_dist = nearest_palette(hist.colors, palette)
-    return psnr_from_distortion(float(hist.counts @ sq_dist) / hist.n_pixels)
-
-
 def file_psnr(original, path):
     a = original.astype(np.float64)
     b = read_image(path)[:, :, :3].astype(np.float64)
     return 10 * np.log10(255.0**2 / ((a - b) ** 2).mean())
-
-
-def timed(fn, repeats):
-    times, value = [], None
-    for seed in range(repeats):
-        start = time.perf_counter()
-        value = fn(seed)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), value
 
 
 def part_in_process(ks, repeats, summary):
@@ -84,8 +64,8 @@ def part_in_process(ks, repeats, summary):
         hist = color_histogram(image)
         colors = hist.colors.astype(np.float64)
         for k in ks:
-            ours_s, ours = timed(lambda s: quantize_image(image, k, seed=s), repeats)
-            peer_s, peer = timed(
+            ours_s, ours = median_time(lambda s: quantize_image(image, k, seed=s), repeats)
+            peer_s, peer = median_time(
                 lambda s: KMeans(k, n_init=1, random_state=s).fit(colors, sample_weight=hist.counts), repeats)
             peer_db = palette_psnr(hist, peer.cluster_centers_)
             row(name, k, "sklearn", ours_s, peer_s, ours.psnr, peer_db)

@@ -154,18 +154,27 @@ def test_usage_errors():
     assert run("x", "-k", 4).exit_code == 2
 
 
-def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path, samples):
+def photo_folder(tmp_path, samples, count):
+    """in/p00.jpg ... copies of the sample photos, and the output folder's path."""
     source = tmp_path / "in"
     source.mkdir()
-    for i in range(16):
+    for i in range(count):
         shutil.copy(samples / PHOTOS[i % 4], source / f"p{i:02d}.jpg")
-    out = tmp_path / "out"
+    return source, tmp_path / "out"
+
+
+def wait_for_palettes(out, count):
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.gpl"))) < count:
+        time.sleep(0.02)
+
+
+def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path, samples):
+    source, out = photo_folder(tmp_path, samples, 16)
     command = [sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
                "--jobs", "1", "--exact", "--quiet"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 3:
-        time.sleep(0.02)
+    wait_for_palettes(out, 3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     finished = {p.name: p.stat().st_mtime_ns for p in out.glob("p*.png")}
@@ -197,17 +206,11 @@ def test_dask_executor_on_a_local_cluster(tree, tmp_path):
 
 
 def test_ctrl_c_stops_the_pool_cleanly(tmp_path, samples):
-    source = tmp_path / "in"
-    source.mkdir()
-    for i in range(24):
-        shutil.copy(samples / PHOTOS[i % 4], source / f"p{i:02d}.jpg")
-    out = tmp_path / "out"
+    source, out = photo_folder(tmp_path, samples, 24)
     proc = subprocess.Popen([sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
                              "--jobs", "2", "--exact"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 2:
-        time.sleep(0.02)
+    wait_for_palettes(out, 2)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130

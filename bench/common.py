@@ -1,0 +1,32 @@
+"""Helpers shared by the benchmark scripts."""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from quantize.pipeline import psnr_from_distortion
+from quantize.remap import nearest_palette
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_images"
+OUT = ROOT / "bench" / "output"
+
+
+def median_time(fn, repeats):
+    """Median seconds of ``fn(seed)`` over seeds 0..repeats-1, and the last result."""
+    times, value = [], None
+    for seed in range(repeats):
+        start = time.perf_counter()
+        value = fn(seed)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), value
+
+
+def palette_psnr(hist, centroids):
+    """PSNR of the image of ``hist`` remapped to ``centroids`` rounded to 8 bits."""
+    palette = np.clip(np.rint(centroids), 0, 255).astype(np.uint8)
+    _, sq_dist = nearest_palette(hist.colors, palette)
+    return psnr_from_distortion(float(hist.counts @ sq_dist) / hist.n_pixels)
