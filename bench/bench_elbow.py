@@ -13,11 +13,8 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from pathlib import Path
 
-import cv2
-import numpy as np
-from common import OUT, SAMPLES, median_time
+from common import OUT, median_time, upscaled_photo
 
 from quantize import quantize_image, read_image
 from quantize.elbow import sweep
@@ -26,22 +23,11 @@ from quantize.histogram import color_histogram
 QUANTIZE = [sys.executable, "-m", "quantize"]
 
 
-def photo_12mp() -> Path:
-    path = OUT / "photo-12mp.png"
-    if not path.exists():
-        OUT.mkdir(parents=True, exist_ok=True)
-        small = read_image(SAMPLES / "astronaut.jpg")
-        big = cv2.resize(small, (4243, 2828), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-        big += np.random.default_rng(1).normal(0.0, 2.0, big.shape).astype(np.float32)
-        cv2.imwrite(str(path), cv2.cvtColor(np.clip(big, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
-    return path
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    path = photo_12mp()
+    path = upscaled_photo("photo-12mp.png", 4243, 2828, sigma=2.0, seed=1)
     image = read_image(path)
     ks = list(range(1, 17))
     one, _ = median_time(lambda _: quantize_image(image, 16, seed=0), args.repeats)

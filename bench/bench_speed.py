@@ -36,7 +36,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import OUT, SAMPLES, median_time, palette_psnr
+from common import OUT, SAMPLES, median_time, palette_psnr, upscaled_photo
 from sklearn.cluster import KMeans
 
 from quantize import quantize_image, read_image
@@ -112,19 +112,8 @@ def part_pngquant(ks, repeats, summary):
             summary.setdefault(("pngquant", k), []).append((peer_s / ours_s, ours_db - peer_db))
 
 
-def large_image():
-    path = OUT / "large-24mp.png"
-    if not path.exists():
-        OUT.mkdir(parents=True, exist_ok=True)
-        small = read_image(SAMPLES / "astronaut.jpg")
-        big = cv2.resize(small, (6000, 4000), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-        big += np.random.default_rng(0).normal(0.0, 3.0, big.shape).astype(np.float32)
-        cv2.imwrite(str(path), cv2.cvtColor(np.clip(big, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
-    return path
-
-
 def part_large(repeats):
-    path = large_image()
+    path = upscaled_photo("large-24mp.png", 6000, 4000, sigma=3.0, seed=0)
     walls, peaks = [], []
     for _ in range(repeats):
         proc = subprocess.run(

@@ -5,8 +5,10 @@ import statistics
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from quantize import read_image
 from quantize.pipeline import psnr_from_distortion
 from quantize.remap import nearest_palette
 
@@ -30,3 +32,16 @@ def palette_psnr(hist, centroids):
     palette = np.clip(np.rint(centroids), 0, 255).astype(np.uint8)
     _, sq_dist = nearest_palette(hist.colors, palette)
     return psnr_from_distortion(float(hist.counts @ sq_dist) / hist.n_pixels)
+
+
+def upscaled_photo(name: str, width: int, height: int, sigma: float, seed: int) -> Path:
+    """bench/output/NAME (made once): astronaut.jpg resized to width x height with
+    cubic interpolation, plus Gaussian noise: a large photo with millions of colours."""
+    path = OUT / name
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        small = read_image(SAMPLES / "astronaut.jpg")
+        big = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        big += np.random.default_rng(seed).normal(0.0, sigma, big.shape).astype(np.float32)
+        cv2.imwrite(str(path), cv2.cvtColor(np.clip(big, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return path
