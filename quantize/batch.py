@@ -62,7 +62,9 @@ def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None
     exclude = os.path.realpath(exclude) if exclude else None
     for given in inputs:
         path = Path(given)
-        if path.is_dir():
+        if path.is_dir() and os.path.realpath(path) == exclude:
+            yield ("problem", path, "is the output folder; name another with -o")
+        elif path.is_dir():
             yield from _walk(path, Path(), patterns, recursive, exclude, set())
         elif path.exists():
             yield ("file", path, Path(path.name))

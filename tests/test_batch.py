@@ -148,6 +148,13 @@ def test_two_inputs_for_one_output(tmp_path, samples):
     assert f"quantize: {folder}/x.png: same output as {folder}/x.jpg" in result.stderr
 
 
+def test_output_folder_cannot_be_the_input_folder(tree):
+    result = run(tree, "-k", 4, "-o", tree)
+    assert result.exit_code == 1
+    assert f"quantize: {tree}: is the output folder; name another with -o" in result.stderr
+    assert not list(tree.glob("*.png"))
+
+
 def test_usage_errors():
     assert run("x", "-k", 4, "-o", "out", "--executor", "dask").stderr == \
         "quantize: --executor dask needs --scheduler ADDRESS\n"
