@@ -12,7 +12,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -216,6 +216,9 @@ def _run_on_dask(jobs, scheduler, report):
         client = Client(scheduler, timeout="10s")
     except OSError as error:
         raise QuantizeError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    # Workers run elsewhere, in other folders: give them absolute paths.
+    jobs = [replace(job, source=os.path.abspath(job.source), output=os.path.abspath(job.output),
+                    palette=job.palette and os.path.abspath(job.palette)) for job in jobs]
     with client:
         futures = client.map(run_job, jobs, pure=False)
         try:

@@ -199,14 +199,18 @@ def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path, sample
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
 
 
-def test_dask_executor_on_a_local_cluster(tree, tmp_path):
+def test_dask_executor_on_a_local_cluster(tree, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        result = run(tree, "-k", 16, "-o", tmp_path / "dask", "-r", "--executor", "dask",
+        # relative paths: workers on other machines run in other folders
+        result = run(os.path.relpath(tree), "-k", 16, "-o", "dask", "-r", "--executor", "dask",
                      "--scheduler", cluster.scheduler_address, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["done"] == 4
+    records = manifest(tmp_path / "dask").values()
+    assert all(os.path.isabs(r["input"]) and os.path.isabs(r["output"]) for r in records)
     assert run(tree, "-k", 16, "-o", tmp_path / "local", "-r", "--jobs", 1).exit_code == 0
     for path in (tmp_path / "local").rglob("*.png"):
         assert path.read_bytes() == (tmp_path / "dask" / path.relative_to(tmp_path / "local")).read_bytes()
