@@ -30,7 +30,7 @@ import numpy as np
 
 from .histogram import Histogram
 from .kmeans import kmeans, nearest_centroid
-from .pipeline import _levels, psnr_from_distortion
+from .pipeline import psnr_from_distortion, sample_levels
 from .remap import ColorSet, nearest_palette
 
 CLEAR_RATIO = 4.0
@@ -64,7 +64,7 @@ def sweep(hist: Histogram, ks, *, seed=None, n_init="auto", tol=1e-4, max_iter=3
     of the image.
     """
     rng = np.random.default_rng(seed)
-    levels = _levels(hist, max(ks), rng)
+    levels = sample_levels(hist, max(ks), rng)
     points, weights = levels[0]
     colors = ColorSet(hist.colors)
     results, centroids, palette = [], None, None

@@ -129,7 +129,10 @@ def quantize_image(
         n_iter, converged, history = 0, True, np.zeros(1)
     else:
         rng = np.random.default_rng(seed)
-        levels = [(hist.colors.astype(np.float32), hist.counts)] if not fast else _levels(hist, k, rng)
+        if fast:
+            levels = sample_levels(hist, k, rng)
+        else:
+            levels = [(hist.colors.astype(np.float32), hist.counts)]
         n_iter = 0
         for points, weights in levels:
             result = kmeans(
@@ -160,7 +163,7 @@ def quantize_image(
     )
 
 
-def _levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
+def sample_levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
     """The weighted point sets of coarse-to-fine k-means, coarsest first.
 
     The first level is a random sample of pixels (drawn with replacement, so
