@@ -47,7 +47,9 @@ def test_quantized_image_properties(image, k, seed):
 def test_distortion_never_rises_and_labels_match_centroids(points, k, seed):
     k = min(k, len(points))
     res = kmeans(points, k, seed=seed, tol=0)
-    assert (np.diff(res.history) <= 1e-9 * (1 + res.history[:-1])).all()
+    # The history is computed from cluster sums: allow rounding at the scale of |x|^2.
+    slack = 1e-9 * (1 + res.history[:-1]) + 1e-12 * (points**2).sum(axis=1).mean()
+    assert (np.diff(res.history) <= slack).all()
     d = ((points[:, None] - res.centroids[None]) ** 2).sum(-1)
     chosen = d[np.arange(len(points)), res.labels]
     assert (chosen <= d.min(1) + 1e-7 * (1 + d.min(1))).all()
