@@ -22,7 +22,7 @@ from .elbow import CLEAR_RATIO, suggest_k, sweep, thumbnails
 from .errors import ImageWriteError, OutputExistsError, ParameterError, QuantizeError
 from .histogram import color_histogram
 from .imageio import check_output_suffix, read_image, write_quantized
-from .kmeans import INITS
+from .kmeans import INITS, auto_n_init
 from .palette import check_palette_suffix, palette_entries, write_palette
 from .pipeline import MAX_COLORS, quantize_image
 
@@ -146,7 +146,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, seed, 
     targets = [p for p in (output, palette_path, trace_path) if p]
     check_targets(targets, inputs=[image], force=force)
     pixels = read_image(image)
-    n_runs = n_init or (10 if init == "random" else 1)
+    n_runs = n_init or auto_n_init(init)
     with progress_bar(n_runs, "k-means", quiet, unit="run") as bar:
         def on_progress(run, iteration, distortion):
             bar.n = run  # runs finished so far

@@ -182,7 +182,7 @@ def _validate(points, k, weights, init, n_init, tol, max_iter):
         if start.shape != (k, d) or not np.isfinite(start).all():
             raise ParameterError(f"init array must be finite with shape ({k}, {d}), got {start.shape}")
     if n_init == "auto":
-        n_init = 10 if isinstance(init, str) and init == "random" else 1
+        n_init = auto_n_init(init)
     elif not _is_int(n_init) or n_init < 1:
         raise ParameterError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")
     if start is not None:
@@ -192,6 +192,11 @@ def _validate(points, k, weights, init, n_init, tol, max_iter):
     if not _is_int(max_iter) or max_iter < 1:
         raise ParameterError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     return X, w, k, start, int(n_init), float(tol), int(max_iter), dtype
+
+
+def auto_n_init(init) -> int:
+    """The runs ``n_init="auto"`` means: 10 for "random", 1 for "k-means++" or an array."""
+    return 10 if isinstance(init, str) and init == "random" else 1
 
 
 def _is_int(value) -> bool:
