@@ -5,6 +5,7 @@
 __version__ = "0.1.0"
 
 from .errors import (  # noqa: E402
+    Cancelled,
     ImageReadError,
     ImageWriteError,
     OutputExistsError,
@@ -13,7 +14,14 @@ from .errors import (  # noqa: E402
 )
 from .imageio import read_image, write_quantized  # noqa: E402
 from .kmeans import KMeansResult, kmeans  # noqa: E402
-from .pipeline import QuantizedImage, quantize_image  # noqa: E402
+from .pipeline import (  # noqa: E402
+    KMeansOptions,
+    Palette,
+    QuantizedImage,
+    apply_palette,
+    fit_palette,
+    quantize_image,
+)
 
 write_image = write_quantized
 
@@ -22,6 +30,10 @@ __all__ = [
     "kmeans",
     "KMeansResult",
     "quantize_image",
+    "fit_palette",
+    "apply_palette",
+    "KMeansOptions",
+    "Palette",
     "QuantizedImage",
     "read_image",
     "write_image",
@@ -31,4 +43,5 @@ __all__ = [
     "ImageReadError",
     "ImageWriteError",
     "OutputExistsError",
+    "Cancelled",
 ]

@@ -1,32 +1,57 @@
 """Quantize many files: find them, plan one picklable job per file, run the jobs.
 
 The jobs run in this process (one worker), on a local process pool, or on a
-Dask distributed cluster; each returns a record (a dict) that becomes one line
-of the manifest.  Nothing here prints: results go up through a callback.
+Dask distributed cluster; each gives a :class:`BatchRecord`, one line of the
+manifest.  Nothing here prints: progress and records go up through callbacks.
 """
 from __future__ import annotations
 
+import enum
 import fnmatch
 import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from .errors import ParameterError, QuantizeError
-from .imageio import READ_SUFFIXES, atomic_write, read_image, write_quantized
-from .palette import write_palette
-from .pipeline import quantize_image
+from .errors import Cancelled, OutputExistsError, ParameterError, QuantizeError
+from .files import quantize_file
+from .imageio import READ_SUFFIXES, atomic_write
+from .pipeline import KMeansOptions
+from .progress import ProgressCallback, notify
 
 DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in READ_SUFFIXES)
 PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")
 MANIFEST = "manifest.jsonl"
-# One BLAS thread per worker process: with several workers on few cores,
-# BLAS's own threads only compete with the other workers.
-_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class Status(str, enum.Enum):
+    """What became of one file."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Kind(enum.Enum):
+    """What :func:`find_images` found."""
+
+    FILE = "file"  # an image to quantize
+    PROBLEM = "problem"  # something that cannot be read: a failure
+    LOOP = "loop"  # a symbolic link back into a folder being walked: skipped with a note
+
+
+@dataclass(frozen=True)
+class Found:
+    """One thing :func:`find_images` found: for a FILE, ``relative`` is its path
+    below the input folder; for the others, ``detail`` says what is wrong."""
+
+    kind: Kind
+    path: Path
+    relative: Path | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,22 +62,73 @@ class Job:
     output: str
     palette: str | None
     k: int
-    options: dict = field(default_factory=dict)  # keyword arguments of quantize_image
+    options: KMeansOptions = field(default_factory=KMeansOptions)
 
 
-@dataclass
+@dataclass(frozen=True)
+class BatchRecord:
+    """One line of the manifest.  ``error`` is the cause of a failure, or the
+    note of a file skipped for a loop; ``seconds`` is set for done files."""
+
+    input: str
+    output: str | None
+    status: Status
+    k: int
+    distortion: float | None = None
+    psnr_db: float | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    error: str | None = None
+    seconds: float | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "status": self.status.value})
+
+
+@dataclass(frozen=True)
 class Plan:
-    """What a batch will do: jobs to run, files to skip, problems found while looking."""
+    """What a batch will do: ``jobs`` to run; ``existing``, files skipped because
+    their outputs exist; ``loops``, links skipped with a note; ``problems``,
+    what failed while looking (unreadable folders, clashing outputs)."""
 
-    jobs: list[Job] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    problems: list[dict] = field(default_factory=list)
+    jobs: tuple[Job, ...] = ()
+    existing: tuple[BatchRecord, ...] = ()
+    loops: tuple[BatchRecord, ...] = ()
+    problems: tuple[BatchRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch did: counts by status, bytes of the done files, the manifest."""
+
+    done: int
+    skipped: int
+    failed: int
+    bytes_in: int
+    bytes_out: int
+    seconds: float
+    manifest: str
+    records: tuple[BatchRecord, ...] = field(default=(), repr=False)
+
+    def to_dict(self) -> dict:
+        """The counts, bytes, seconds and manifest (not the records)."""
+        return {name: getattr(self, name) for name in
+                ("done", "skipped", "failed", "bytes_in", "bytes_out", "seconds", "manifest")}
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use: ``os.process_cpu_count()`` (Python 3.13+),
+    else the affinity mask where the system has one, else ``os.cpu_count()``."""
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None):
-    """Yield ``("file", path, relative_path)`` for each matching file,
-    ``("problem", path, cause)`` for what cannot be read and ``("loop", path,
-    note)`` for a symbolic link back into a folder being walked.
+    """Yield a :class:`Found` for each matching file, each thing that cannot be
+    read, and each symbolic link back into a folder being walked.
 
     Folders are walked (recursively with ``recursive``), following symbolic
     links but never into a folder already being walked (a loop), and never
@@ -63,13 +139,13 @@ def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None
     for given in inputs:
         path = Path(given)
         if path.is_dir() and os.path.realpath(path) == exclude:
-            yield ("problem", path, "is the output folder; name another with -o")
+            yield Found(Kind.PROBLEM, path, detail="is the output folder; name another with -o")
         elif path.is_dir():
             yield from _walk(path, Path(), patterns, recursive, exclude, set())
         elif path.exists():
-            yield ("file", path, Path(path.name))
+            yield Found(Kind.FILE, path, Path(path.name))
         else:
-            yield ("problem", path, "no such file or folder")
+            yield Found(Kind.PROBLEM, path, detail="no such file or folder")
 
 
 def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
@@ -77,12 +153,12 @@ def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
     if real == exclude:
         return
     if real in active:
-        yield ("loop", folder, "symbolic link loop: not followed")
+        yield Found(Kind.LOOP, folder, detail="symbolic link loop: not followed")
         return
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as error:
-        yield ("problem", folder, f"cannot read folder: {error.strerror or error}")
+        yield Found(Kind.PROBLEM, folder, detail=f"cannot read folder: {error.strerror or error}")
         return
     active = active | {real}
     for entry in entries:
@@ -95,116 +171,153 @@ def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
             if recursive:
                 yield from _walk(path, relative / entry.name, patterns, recursive, exclude, active)
         elif any(fnmatch.fnmatch(entry.name.lower(), p.lower()) for p in patterns):
-            yield ("file", path, relative / entry.name)
+            yield Found(Kind.FILE, path, relative / entry.name)
 
 
 def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, palette_format="gpl",
-         force=False, options=None) -> Plan:
+         force=False, options: KMeansOptions | None = None) -> Plan:
     """Decide, for every image found, its output paths and whether to run or skip it."""
     if palette_format not in PALETTE_FORMATS:
         raise ParameterError(f"palette format must be one of {', '.join(PALETTE_FORMATS)}")
+    options = options or KMeansOptions()
     out_dir = Path(out_dir)
-    result, claimed = Plan(), {}
-    for kind, path, detail in find_images(inputs, patterns, recursive, exclude=out_dir):
-        if kind != "file":  # a loop is skipped with a note; a problem is a failure
-            status = "skipped" if kind == "loop" else "failed"
-            (result.skipped if kind == "loop" else result.problems).append(
-                _record(str(path), None, status, k, error=detail))
+    jobs, existing, loops, problems, claimed = [], [], [], [], {}
+    for found in find_images(inputs, patterns, recursive, exclude=out_dir):
+        if found.kind is Kind.LOOP:
+            loops.append(BatchRecord(str(found.path), None, Status.SKIPPED, k, error=found.detail))
             continue
-        output = out_dir / detail.with_suffix(".png")
+        if found.kind is Kind.PROBLEM:
+            problems.append(BatchRecord(str(found.path), None, Status.FAILED, k, error=found.detail))
+            continue
+        path = found.path
+        output = out_dir / found.relative.with_suffix(".png")
         palette = None if palette_format == "none" else output.with_suffix("." + palette_format)
         key = os.path.realpath(output)
         if key in claimed:
-            result.problems.append(_record(str(path), str(output), "failed", k,
-                                           error=f"same output as {claimed[key]}"))
+            problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
+                                        error=f"same output as {claimed[key]}"))
             continue
         claimed[key] = str(path)
         if os.path.realpath(path) in {key, os.path.realpath(palette) if palette else None}:
-            result.problems.append(_record(str(path), str(output), "failed", k,
-                                           error="output would replace the input"))
+            problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
+                                        error="output would replace the input"))
         elif not force and output.exists() and (palette is None or palette.exists()):
-            result.skipped.append(_record(str(path), str(output), "skipped", k))
+            existing.append(BatchRecord(str(path), str(output), Status.SKIPPED, k))
         else:
-            result.jobs.append(Job(str(path), str(output), str(palette) if palette else None, k,
-                                   dict(options or {})))
-    return result
+            jobs.append(Job(str(path), str(output), str(palette) if palette else None, k, options))
+    return Plan(tuple(jobs), tuple(existing), tuple(loops), tuple(problems))
 
 
-def _record(source, output, status, k, **extra) -> dict:
-    return {"input": source, "output": output, "status": status, "k": k, "distortion": None,
-            "psnr_db": None, "bytes_in": None, "bytes_out": None, "error": None, **extra}
-
-
-def run_job(job: Job) -> dict:
+def run_job(job: Job) -> BatchRecord:
     """Quantize one file; never raises: a failure is a record with its cause."""
-    started = time.perf_counter()
     try:
-        pixels = read_image(job.source)
-        result = quantize_image(pixels, job.k, **job.options)
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-        bytes_out = write_quantized(job.output, result.indices, result.palette, result.alpha)
-        if job.palette:
-            write_palette(job.palette, result.palette, result.counts, name=Path(job.output).stem)
+        result = quantize_file(job.source, job.k, output=job.output, palette_path=job.palette,
+                               options=job.options, force=True)
     except QuantizeError as error:
-        return _record(job.source, job.output, "failed", job.k, error=str(error))
+        return BatchRecord(job.source, job.output, Status.FAILED, job.k, error=str(error))
     except Exception as error:  # a bug or the system: still one line, and the batch goes on
-        return _record(job.source, job.output, "failed", job.k,
-                       error=f"{job.source}: {type(error).__name__}: {error}")
-    psnr = result.psnr
-    return _record(job.source, job.output, "done", job.k, distortion=result.distortion,
-                   psnr_db=None if psnr == float("inf") else psnr,
-                   bytes_in=os.path.getsize(job.source), bytes_out=bytes_out,
-                   seconds=time.perf_counter() - started)
+        return BatchRecord(job.source, job.output, Status.FAILED, job.k,
+                           error=f"{job.source}: {type(error).__name__}: {error}")
+    return BatchRecord(job.source, job.output, Status.DONE, job.k, distortion=result.distortion,
+                       psnr_db=result.psnr_db, bytes_in=result.bytes_in, bytes_out=result.bytes_out,
+                       seconds=result.seconds)
 
 
-@contextmanager
-def _one_blas_thread():
-    saved = {name: os.environ.get(name) for name in _ONE_THREAD}
-    os.environ.update({name: "1" for name in _ONE_THREAD})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def init_worker() -> None:
+    """The thread policy of a worker process, set once when it starts.
 
-
-def _ignore_interrupt():
+    With several workers on few cores, threads inside a worker only compete
+    with the other workers: one BLAS thread (threadpoolctl), one OpenCV
+    thread, one deflate thread.  Ctrl-C is left to the parent, which stops
+    the pool.
+    """
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    from threadpoolctl import threadpool_limits
+
+    from . import imageio, png
+
+    threadpool_limits(limits=1)
+    imageio.set_threads(1)
+    png.set_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run_jobs(jobs, *, workers=1, scheduler=None, on_record=None):
-    """Run ``jobs``; call ``on_record(record)`` as each finishes, in finishing order.
+def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
+        on_progress: ProgressCallback | None = None, on_record=None) -> BatchSummary:
+    """Run a :class:`Plan` into ``out_dir`` and write ``OUT_DIR/manifest.jsonl``.
 
-    ``workers`` > 1 uses a process pool of that size (spawned, one BLAS thread
-    each); ``scheduler`` (an address) sends the jobs to a Dask distributed
-    cluster instead.  On KeyboardInterrupt the jobs not yet started are
-    cancelled, the running ones finish (their writes are atomic), and the
-    interrupt is raised again.
+    ``workers`` > 1 uses a pool of that many spawned processes (see
+    :func:`init_worker`); ``scheduler`` (an address) sends the jobs to a Dask
+    distributed cluster instead.  ``on_progress`` gets the share of jobs
+    finished; ``on_record(record)`` is called as each job finishes.  On
+    Ctrl-C, or when ``on_progress`` answers False, the jobs not yet started
+    are cancelled, the running ones finish (their writes are atomic), the
+    manifest is written with every finished file, and the interrupt (or
+    :class:`Cancelled`) is raised again.
     """
-    report = on_record or (lambda record: None)
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(out_dir)
+    records = [*work.existing, *work.loops, *work.problems]
+
+    def report(record: BatchRecord) -> None:
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+        notify(on_progress, (len(records) - len(work.existing) - len(work.loops) - len(work.problems))
+               / max(1, len(work.jobs)))
+
+    try:
+        _run_jobs(work.jobs, workers, scheduler, report)
+    finally:
+        manifest = write_manifest(out_dir, records)
+    done = [r for r in records if r.status is Status.DONE]
+    return BatchSummary(
+        done=len(done),
+        skipped=sum(r.status is Status.SKIPPED for r in records),
+        failed=sum(r.status is Status.FAILED for r in records),
+        bytes_in=sum(r.bytes_in for r in done),
+        bytes_out=sum(r.bytes_out for r in done),
+        seconds=time.perf_counter() - started,
+        manifest=str(manifest),
+        records=tuple(records),
+    )
+
+
+def _run_jobs(jobs, workers, scheduler, report) -> None:
     if scheduler is not None:
         _run_on_dask(jobs, scheduler, report)
     elif workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             report(run_job(job))
     else:
-        # Workers start when jobs are submitted: keep the variables set until the end.
-        with _one_blas_thread():
-            pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
-                                       initializer=_ignore_interrupt)
-            try:
-                futures = [pool.submit(run_job, job) for job in jobs]
-                for future in as_completed(futures):
-                    report(future.result())
-            except KeyboardInterrupt:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
+                                   initializer=init_worker)
+        futures, reported = [pool.submit(run_job, job) for job in jobs], set()
+        try:
+            for future in as_completed(futures):
+                reported.add(future)
+                report(future.result())
+        except (KeyboardInterrupt, Cancelled):
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures:  # files that finished while the pool stopped
+                if future not in reported and future.done() and not future.cancelled():
+                    report_quietly(report, future.result())
+            raise
+        pool.shutdown(wait=True)
+
+
+def report_quietly(report, record) -> None:
+    """``report(record)``, ignoring a cancel request: the work is stopping already."""
+    try:
+        report(record)
+    except Cancelled:
+        pass
 
 
 def _run_on_dask(jobs, scheduler, report):
@@ -224,7 +337,7 @@ def _run_on_dask(jobs, scheduler, report):
         try:
             for future in dask_completed(futures):
                 report(future.result())
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Cancelled):
             client.cancel(futures)
             raise
 
@@ -232,8 +345,8 @@ def _run_on_dask(jobs, scheduler, report):
 def write_manifest(out_dir, records) -> Path:
     """``OUT_DIR/manifest.jsonl``: one JSON line per file, in input order."""
     path = Path(out_dir) / MANIFEST
-    ordered = sorted(records, key=lambda r: r["input"])
-    atomic_write(path, "".join(json.dumps(r) + "\n" for r in ordered).encode())
+    ordered = sorted(records, key=lambda r: r.input)
+    atomic_write(path, "".join(r.to_json() + "\n" for r in ordered).encode())
     return path
 
 

@@ -1,57 +1,75 @@
 """The command line: the only module that imports click and tqdm.
 
-Commands are thin: parse, call the library, report.  Errors become one line on
-stderr and an exit code (see README, "Exit codes").
+Every command parses its options, calls one library function and prints what
+it returned.  A :class:`QuantizeError` becomes one line on stderr and its exit
+code (see README, "Exit codes").
 """
 from __future__ import annotations
 
+import functools
 import json
-import math
-import os
 import sys
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from click_default_group import DefaultGroup
-from tqdm import tqdm
 
-from . import __version__
-from . import batch
-from .elbow import CLEAR_RATIO, suggest_k, sweep, thumbnails
-from .errors import ImageWriteError, OutputExistsError, ParameterError, QuantizeError
-from .histogram import color_histogram
-from .imageio import check_output_suffix, read_image, write_quantized
-from .kmeans import INITS, auto_n_init
-from .palette import check_palette_suffix, palette_entries, write_palette
-from .pipeline import MAX_COLORS, quantize_image
+from . import __version__, batch, elbow
+from .errors import ParameterError, QuantizeError
+from .files import quantize_file
+from .pipeline import MAX_COLORS, KMeansOptions
 
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class Failure(click.ClickException):
+    """An error of ours: one line, ``quantize: FILE: cause``, and its exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"quantize: {self.format_message()}", err=True)
+
+
+class OneLineUsageError(click.UsageError):
+    """Click's usage error in one line, with where to find help."""
+
+    def show(self, file=None) -> None:
+        ctx = self.ctx
+        hint = f"quantize {ctx.info_name} --help" if ctx is not None and ctx.parent is not None else "quantize --help"
+        click.echo(f"quantize: error: {self.format_message()} (see '{hint}')", err=True)
 
 
 class QuantizeGroup(DefaultGroup):
     """A group with a default command whose errors are one line each."""
 
-    def main(self, args=None, prog_name=None, **extra):
-        extra.pop("standalone_mode", None)
-        try:
-            code = super().main(args, prog_name="quantize", standalone_mode=False, **extra)
-        except click.UsageError as error:
-            hint = f" (see 'quantize {error.ctx.info_name} --help')" if error.ctx and error.ctx.parent else " (see 'quantize --help')"
-            _fail(f"error: {error.format_message()}{hint}", EXIT_USAGE)
-        except QuantizeError as error:
-            _fail(str(error), error.exit_code)
-        except click.ClickException as error:
-            _fail(error.format_message(), error.exit_code)
-        except (click.Abort, KeyboardInterrupt):
-            _fail("interrupted", EXIT_INTERRUPTED)
-        sys.exit(code if isinstance(code, int) else 0)
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        with _one_line_errors():
+            return super().invoke(ctx)
 
 
-def _fail(message: str, code: int):
-    click.echo(f"quantize: {message}", err=True)
-    sys.exit(code)
+@contextmanager
+def _one_line_errors():
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # bare 'quantize': Click prints the help
+    except (OneLineUsageError, Failure):
+        raise
+    except click.UsageError as error:
+        raise OneLineUsageError(error.format_message(), error.ctx) from None
+    except QuantizeError as error:
+        raise Failure(str(error), error.exit_code) from None
+    except KeyboardInterrupt:
+        raise Failure("interrupted", EXIT_INTERRUPTED) from None
 
 
 def note(message: str, quiet: bool) -> None:
@@ -60,18 +78,30 @@ def note(message: str, quiet: bool) -> None:
         click.echo(f"quantize: note: {message}", err=True)
 
 
-def progress_bar(total, desc: str, quiet: bool, unit: str = "it"):
-    """A tqdm bar on stderr; off with --quiet or when stderr is not a terminal."""
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
-                disable=quiet or not sys.stderr.isatty())
+@contextmanager
+def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
+    """A tqdm bar on stderr, off with --quiet or when stderr is not a terminal.
+
+    Yields ``(on_progress, bar)``: ``on_progress(fraction)`` moves the bar to
+    ``fraction`` of ``total`` (the progress protocol of the library).
+    """
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
+              disable=quiet or not sys.stderr.isatty(),
+              bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]" if unit == "%" else None) as bar:
+        def on_progress(fraction: float) -> None:
+            bar.update(round(fraction * total, 1) - bar.n)
+
+        yield on_progress, bar
 
 
-def kmeans_options(command):
-    """The k-means options shared by every command that quantizes."""
+def kmeans_options(fast: bool = True):
+    """The k-means options, gathered into one :class:`KMeansOptions` argument ``options``."""
     options = [
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Random seed; the same seed gives the same bytes."),
-        click.option("--init", type=click.Choice(INITS), default="k-means++", show_default=True,
+        click.option("--init", type=click.Choice(KMeansOptions.INITS), default="k-means++", show_default=True,
                      help="How to pick the starting centroids."),
         click.option("--n-init", type=click.IntRange(min=1), default=None,
                      help="Restarts; the least distortion wins.  [default: 1, or 10 with --init random]"),
@@ -79,13 +109,25 @@ def kmeans_options(command):
                      help="Stop when an iteration lowers the distortion by no more than this fraction."),
         click.option("--max-iter", type=click.IntRange(min=1), default=300, show_default=True,
                      help="Iteration limit of one run."),
-        click.option("--fast/--exact", default=True, show_default=True,
-                     help="Coarse to fine (a pixel sample first, then every unique colour), or "
-                          "one k-means on every unique colour (slower, the same optimum as on pixels)."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    if fast:
+        options.append(click.option(
+            "--fast/--exact", default=True, show_default=True,
+            help="Coarse to fine (a pixel sample first, then every unique colour), or "
+                 "one k-means on every unique colour (slower, the same optimum as on pixels)."))
+
+    def decorate(command):
+        @functools.wraps(command)
+        def gather(*args, seed, init, n_init, tol, max_iter, fast=True, **kwargs):
+            chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
+                                   seed=seed, fast=fast)
+            return command(*args, options=chosen, **kwargs)
+
+        for option in reversed(options):
+            gather = option(gather)
+        return gather
+
+    return decorate
 
 
 def output_options(command):
@@ -96,7 +138,7 @@ def output_options(command):
     return command
 
 
-@click.group(cls=QuantizeGroup, default="image", default_if_no_args=False)
+@click.group(cls=QuantizeGroup, default="image", default_if_no_args=False, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="quantize")
 def cli():
     """Reduce images to K colours with k-means.
@@ -120,10 +162,9 @@ def cli():
 @click.option("--no-palette", is_flag=True, help="Write no palette file.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path),
               help="Write the distortion after every iteration: .csv, or .png for a plot.")
-@kmeans_options
+@kmeans_options()
 @output_options
-def image_command(image, k, output, palette_path, no_palette, trace_path, seed, init, n_init, tol,
-                  max_iter, fast, force, quiet, as_json):
+def image_command(image, k, output, palette_path, no_palette, trace_path, options, force, quiet, as_json):
     """Quantize IMAGE to K colours (the default command).
 
     \b
@@ -133,55 +174,25 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, seed, 
       quantize logo.png -k 4 --no-palette --json
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
-    started = time.perf_counter()
     output = output or image.with_name(f"{image.stem}-k{k}.png")
-    check_output_suffix(output)
-    if no_palette:
-        palette_path = None
-    else:
-        palette_path = palette_path or output.with_suffix(".gpl")
-        check_palette_suffix(palette_path)
-    if trace_path and trace_path.suffix.lower() not in (".csv", ".png"):
-        raise ParameterError(f"{trace_path}: a trace is written as .csv or .png")
-    targets = [p for p in (output, palette_path, trace_path) if p]
-    check_targets(targets, inputs=[image], force=force)
-    pixels = read_image(image)
-    n_runs = n_init or auto_n_init(init)
-    with progress_bar(n_runs, "k-means", quiet, unit="run") as bar:
-        def on_progress(run, iteration, distortion):
-            bar.n = run  # runs finished so far
-            bar.set_postfix(iteration=iteration, distortion=f"{distortion:.1f}", refresh=True)
-
-        result = quantize_image(pixels, k, init=init, n_init=n_init or "auto", tol=tol,
-                                max_iter=max_iter, seed=seed, fast=fast, on_progress=on_progress)
-        bar.n = n_runs
+    palette_path = None if no_palette else palette_path or output.with_suffix(".gpl")
+    with progress_bar("k-means", quiet) as (on_progress, _):
+        result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
+                               options=options, force=force, on_progress=on_progress)
     if result.lossless:
-        note(f"{image} has {result.n_input_colors} colours, no more than K={k}: kept them exactly", quiet)
-    bytes_out = write_quantized(output, result.indices, result.palette, result.alpha)
-    if palette_path:
-        write_palette(palette_path, result.palette, result.counts, name=output.stem)
-    if trace_path:
-        from .report import write_trace  # matplotlib only when asked for
-
-        write_trace(trace_path, result.history)
-    summary = {
-        "input": str(image),
-        "output": str(output),
-        "palette_file": str(palette_path) if palette_path else None,
-        "trace_file": str(trace_path) if trace_path else None,
-        "k": k,
-        "colors": len(result.palette),
-        "input_colors": result.n_input_colors,
-        "distortion": result.distortion,
-        "psnr_db": None if math.isinf(result.psnr) else result.psnr,
-        "iterations": result.n_iter,
-        "converged": bool(result.converged),
-        "seconds": time.perf_counter() - started,
-        "bytes_in": image.stat().st_size,
-        "bytes_out": bytes_out,
-        "palette": palette_entries(result.palette, result.counts),
-    }
-    print_summary(summary, as_json)
+        note(f"{image} has {result.input_colors} colours, no more than K={k}: kept them exactly", quiet)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    psnr = "inf" if result.psnr_db is None else f"{result.psnr_db:.2f}"
+    lines = [
+        f"{result.input} -> {result.output}" + (f" (palette {result.palette_file})" if result.palette_file else ""),
+        f"K {result.k}  colours {result.colors}  distortion {result.distortion:.2f}  "
+        f"PSNR {psnr} dB  iterations {result.iterations}  time {result.seconds:.2f} s  "
+        f"bytes {result.bytes_in:,} -> {result.bytes_out:,}",
+    ]
+    lines += [f"  {e['hex']}  {100 * e['share']:5.1f}%" for e in result.palette]
+    click.echo("\n".join(lines))
 
 
 @cli.command("elbow")
@@ -193,12 +204,10 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, seed, 
 @click.option("--ks", "ks_text", metavar="LIST", help="K values instead of a range, e.g. 2,4,8,16,32.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--n-init", type=click.IntRange(min=1), default=1, show_default=True,
-              help="k-means++ restarts per K.")
 @click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
+@kmeans_options(fast=False)
 @output_options
-def elbow_command(image, k_min, k_max, ks_text, out_dir, seed, n_init, previews, force, quiet, as_json):
+def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, force, quiet, as_json):
     """Sweep K over one image and suggest the K at the elbow of the distortion curve.
 
     Writes elbow.csv, elbow.json and elbow.png (and previews.png) into the
@@ -212,42 +221,24 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, seed, n_init, previews,
     """
     ks = parse_ks(ks_text, k_min, k_max)
     out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
-    names = ["elbow.csv", "elbow.json", "elbow.png"] + (["previews.png"] if previews else [])
-    files = [out_dir / name for name in names]
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
-    check_targets(files if out_dir.is_dir() else [out_dir], inputs=[image], force=force)
-    rgb = read_image(image)[:, :, :3]
-    hist = color_histogram(rgb)
-    n_colors = len(hist.colors)
-    if ks[-1] > n_colors:
-        note(f"{image} has {n_colors} colours: K above {n_colors} is swept as {n_colors}", quiet)
-        ks = sorted({min(k, n_colors) for k in ks})
-    with progress_bar(len(ks), "elbow", quiet, unit="K") as bar:
-        points = sweep(hist, ks, seed=seed, n_init=n_init, on_progress=lambda k: bar.update())
-    suggested, strength = suggest_k([p.k for p in points], [p.distortion for p in points])
-    from .report import elbow_report, plot_elbow, plot_previews, write_elbow_csv, write_json
-
-    method = (f"largest ratio of the log-log slope into K to the mean log-log slope after K; "
-              f"clear when >= {CLEAR_RATIO:g}")
-    report = elbow_report(str(image), points, suggested, strength, method)
-    out_dir.mkdir(exist_ok=True)
-    write_elbow_csv(files[0], report)
-    write_json(files[1], report)
-    plot_elbow(files[2], report)
-    if previews:
-        labels = [f"K = {p.k}   {p.psnr:.1f} dB" for p in points]
-        plot_previews(files[3], thumbnails(rgb, [p.palette for p in points]), labels)
+    with progress_bar("elbow", quiet) as (on_progress, _):
+        report = elbow.run(image, ks, options, out_dir=out_dir, previews=previews, force=force,
+                           on_progress=on_progress)
+    for message in report.notes:
+        note(message, quiet)
     if as_json:
-        click.echo(json.dumps({**report, "report_dir": str(out_dir), "files": [str(f) for f in files]}))
+        click.echo(json.dumps({**report.to_dict(), "report_dir": str(out_dir), "files": list(report.files)}))
         return
     lines = [f"{'K':>4} {'distortion':>12} {'PSNR dB':>8} {'iterations':>10} {'seconds':>8}"]
-    lines += [f"{p.k:>4} {p.distortion:>12.2f} {p.psnr:>8.2f} {p.n_iter:>10} {p.seconds:>8.3f}" for p in points]
-    if suggested is None:
-        lines.append(f"no clear elbow (largest knee strength {strength:.1f}; a clear elbow needs {CLEAR_RATIO:g})")
+    lines += [f"{p.k:>4} {p.distortion:>12.2f} {p.psnr:>8.2f} {p.n_iter:>10} {p.seconds:>8.3f}"
+              for p in report.points]
+    if report.suggested_k is None:
+        lines.append(f"no clear elbow (largest knee strength {report.knee_strength:.1f}; "
+                     f"a clear elbow needs {elbow.CLEAR_RATIO:g})")
     else:
-        lines.append(f"suggested K: {suggested} (knee strength {strength:.1f}; clear from {CLEAR_RATIO:g})")
-    lines.append(f"report in {out_dir}/: {' '.join(names)}")
+        lines.append(f"suggested K: {report.suggested_k} (knee strength {report.knee_strength:.1f}; "
+                     f"clear from {elbow.CLEAR_RATIO:g})")
+    lines.append(f"report in {out_dir}/: {' '.join(Path(f).name for f in report.files)}")
     click.echo("\n".join(lines))
 
 
@@ -268,10 +259,10 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, seed, n_init, previews,
 @click.option("--palette-format", type=click.Choice(batch.PALETTE_FORMATS), default="gpl", show_default=True,
               help="Palette file written beside each output, or none.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
-@kmeans_options
+@kmeans_options()
 @output_options
 def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, scheduler, palette_format,
-                  dry_run, seed, init, n_init, tol, max_iter, fast, force, quiet, as_json):
+                  dry_run, options, force, quiet, as_json):
     """Quantize every image in folders or files INPUTS into OUT_DIR.
 
     The input tree is mirrored (photos/a/b.jpg -> OUT/a/b.png, with OUT/a/b.gpl).
@@ -287,62 +278,45 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
       quantize batch a.jpg b.png -k 16 -o out/ --palette-format json
       quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
     """
-    started = time.perf_counter()
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler goes with --executor dask")
-    options = {"init": init, "n_init": n_init or "auto", "tol": tol, "max_iter": max_iter,
-               "seed": seed, "fast": fast}
-    work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS,
-                      recursive=recursive, palette_format=palette_format, force=force, options=options)
-    for problem in work.problems:
-        click.echo(f"quantize: {problem['input']}: {problem['error']}", err=True)
-    for record in work.skipped:
-        if record["error"]:
-            note(f"{record['input']}: {record['error']}", quiet)
+    work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
+                      palette_format=palette_format, force=force, options=options)
+    for record in work.problems:
+        click.echo(f"quantize: {record.input}: {record.error}", err=True)
+    for record in work.loops:
+        note(f"{record.input}: {record.error}", quiet)
     if dry_run:
         for job in work.jobs:
             click.echo(f"would quantize {job.source} -> {job.output}")
-        for record in work.skipped:
-            if record["output"]:
-                click.echo(f"would skip {record['input']} ({record['output']} exists)")
-        return 1 if work.problems else 0
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    batch.remove_stale_parts(out_dir)
-    workers = jobs or len(os.sched_getaffinity(0))
-    records = list(work.skipped) + list(work.problems)
+        for record in work.existing:
+            click.echo(f"would skip {record.input} ({record.output} exists)")
+        if work.problems:
+            raise click.exceptions.Exit(1)
+        return
     saved = 0
-    with progress_bar(len(work.jobs), "batch", quiet, unit="file") as bar:
+    with progress_bar("batch", quiet, total=len(work.jobs), unit="file") as (on_progress, bar):
         def on_record(record):
             nonlocal saved
-            records.append(record)
-            if record["status"] == "failed":
-                bar.write(f"quantize: {record['error']}", file=sys.stderr)
+            if record.status is batch.Status.FAILED:
+                bar.write(f"quantize: {record.error}", file=sys.stderr)
             else:
-                saved += record["bytes_in"] - record["bytes_out"]
-            bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
-            bar.update()
+                saved += record.bytes_in - record.bytes_out
+                bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
 
-        try:
-            batch.run_jobs(work.jobs, workers=workers, scheduler=scheduler if executor == "dask" else None,
-                           on_record=on_record)
-        finally:
-            manifest = batch.write_manifest(out_dir, records)
-    counts = {status: sum(r["status"] == status for r in records) for status in ("done", "skipped", "failed")}
-    done = [r for r in records if r["status"] == "done"]
-    summary = {**counts, "bytes_in": sum(r["bytes_in"] for r in done),
-               "bytes_out": sum(r["bytes_out"] for r in done),
-               "seconds": time.perf_counter() - started, "manifest": str(manifest)}
+        summary = batch.run(work, out_dir, workers=jobs or batch.default_jobs(),
+                            scheduler=scheduler if executor == "dask" else None,
+                            on_progress=on_progress, on_record=on_record)
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(json.dumps(summary.to_dict()))
     else:
-        click.echo(f"done {summary['done']}, skipped {summary['skipped']}, failed {summary['failed']}; "
-                   f"bytes {summary['bytes_in']:,} -> {summary['bytes_out']:,}; "
-                   f"{summary['seconds']:.1f} s; manifest {manifest}")
-    return 1 if counts["failed"] else 0
+        click.echo(f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed}; "
+                   f"bytes {summary.bytes_in:,} -> {summary.bytes_out:,}; "
+                   f"{summary.seconds:.1f} s; manifest {summary.manifest}")
+    if summary.failed:
+        raise click.exceptions.Exit(1)
 
 
 def parse_ks(text, k_min: int, k_max: int) -> list[int]:
@@ -360,42 +334,9 @@ def parse_ks(text, k_min: int, k_max: int) -> list[int]:
     return ks
 
 
-def check_targets(targets, inputs, force: bool) -> None:
-    """Refuse to write over an input, twice to one file, or over an existing file without --force."""
-    seen = set()
-    for target in targets:
-        resolved = os.path.realpath(target)
-        for source in inputs:
-            if resolved == os.path.realpath(source):
-                raise OutputExistsError(f"{target}: is the input; refusing to overwrite it")
-        if resolved in seen:
-            raise OutputExistsError(f"{target}: named twice as an output")
-        seen.add(resolved)
-        if not force and os.path.lexists(target):
-            raise OutputExistsError(f"{target}: exists; use --force to overwrite it")
-        if not os.path.isdir(os.path.dirname(resolved)):
-            raise ImageWriteError(f"{target}: folder {Path(target).parent} does not exist")
-
-
-def print_summary(summary: dict, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(summary))
-        return
-    psnr = "inf" if summary["psnr_db"] is None else f"{summary['psnr_db']:.2f}"
-    lines = [
-        f"{summary['input']} -> {summary['output']}"
-        + (f" (palette {summary['palette_file']})" if summary["palette_file"] else ""),
-        f"K {summary['k']}  colours {summary['colors']}  distortion {summary['distortion']:.2f}  "
-        f"PSNR {psnr} dB  iterations {summary['iterations']}  time {summary['seconds']:.2f} s  "
-        f"bytes {summary['bytes_in']:,} -> {summary['bytes_out']:,}",
-    ]
-    lines += [f"  {e['hex']}  {100 * e['share']:5.1f}%" for e in summary["palette"]]
-    click.echo("\n".join(lines))
-
-
 def main():
     """Console-script entry point."""
-    cli.main()
+    cli(prog_name="quantize")
 
 
 if __name__ == "__main__":

@@ -23,25 +23,52 @@ curve, power laws included, so it cannot say "no clear elbow".)
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .histogram import Histogram
+from .errors import OutputExistsError
+from .histogram import Histogram, color_histogram
+from .imageio import check_targets, read_image
 from .kmeans import kmeans, nearest_centroid
-from .pipeline import psnr_from_distortion, sample_levels
+from .pipeline import KMeansOptions, psnr_from_distortion, sample_levels, to_palette
+from .progress import ProgressCallback, notify
 from .remap import ColorSet, nearest_palette
 
 CLEAR_RATIO = 4.0
+METHOD = (f"largest ratio of the log-log slope into K to the mean log-log slope after K; "
+          f"clear when >= {CLEAR_RATIO:g}")
+REPORT_FILES = ("elbow.csv", "elbow.json", "elbow.png")
+PREVIEWS = "previews.png"
 
 
 @dataclass(frozen=True)
 class ElbowPoint:
     """One K of the sweep.
 
-    ``distortion`` is that of the quantized image (palette rounded to 8 bits,
-    every colour to its nearest entry): mean squared RGB distance per pixel.
+    Attributes
+    ----------
+    k : int
+    distortion : float
+        That of the quantized image (palette rounded to 8 bits, every colour to
+        its nearest entry): mean squared RGB distance per pixel.
+    psnr : float
+        PSNR in dB of that image (inf when exact).
+    n_iter : int
+        Lloyd iterations of both runs at this K.
+    seconds : float
+    palette : (k, 3) uint8
+        The palette that gave ``distortion``.
+    sample_distortion : float
+        The distortion of the better k-means run on the pixel sample, before
+        rounding: the curve the sweep itself optimises, never rising with K.
+    fallback : bool
+        True when the sweep's palette, measured on every colour, was worse than
+        the previous K's and was replaced by that palette plus its worst-served
+        colours.
     """
 
     k: int
@@ -49,50 +76,132 @@ class ElbowPoint:
     psnr: float
     n_iter: int
     seconds: float
-    palette: np.ndarray  # (k, 3) uint8, the palette that gave this distortion
+    palette: np.ndarray
+    sample_distortion: float
+    fallback: bool
 
 
-def sweep(hist: Histogram, ks, *, seed=None, n_init="auto", tol=1e-4, max_iter=300,
-          on_progress=None) -> list[ElbowPoint]:
+@dataclass(frozen=True)
+class ElbowReport:
+    """What ``quantize elbow`` found for one image.
+
+    ``suggested_k`` is None when there is no clear elbow; ``knee_strength`` is
+    the largest strength found (see :func:`suggest_k`); ``notes`` are remarks
+    for the user (e.g. K clamped to the number of colours); ``files`` the
+    report files written (empty when none were asked for).
+    """
+
+    image: str
+    points: tuple[ElbowPoint, ...]
+    suggested_k: int | None
+    knee_strength: float
+    method: str = METHOD
+    notes: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data (``None`` for infinities)."""
+        from .palette import to_hex
+
+        finite = lambda x: None if math.isinf(x) else x  # noqa: E731
+        return {
+            "image": self.image,
+            "suggested_k": self.suggested_k,
+            "knee_strength": finite(self.knee_strength),
+            "method": self.method,
+            "points": [
+                {"k": p.k, "distortion": p.distortion, "psnr_db": finite(p.psnr), "iterations": p.n_iter,
+                 "seconds": p.seconds, "palette": [to_hex(c) for c in p.palette]}
+                for p in self.points
+            ],
+        }
+
+
+def report_files(out_dir, previews: bool) -> list[Path]:
+    """The files :func:`run` writes into ``out_dir``."""
+    return [Path(out_dir) / name for name in REPORT_FILES + ((PREVIEWS,) if previews else ())]
+
+
+def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, previews: bool = False,
+        force: bool = False, on_progress: ProgressCallback | None = None) -> ElbowReport:
+    """The elbow of one image file: read it, sweep K, find the knee, write the report.
+
+    ``ks`` ascending, each 1-256 (validated by the caller); K above the
+    image's number of colours is swept as that number, with a note.  With
+    ``out_dir``, elbow.csv, elbow.json and elbow.png (and previews.png with
+    ``previews``) are written there; they are checked before any work (an
+    existing file is an error unless ``force``).
+    """
+    files = report_files(out_dir, previews) if out_dir is not None else []
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+        check_targets(files if out_dir.is_dir() else [out_dir], inputs=[image_path], force=force)
+    rgb = read_image(image_path)[:, :, :3]
+    hist = color_histogram(rgb)
+    n_colors, notes = len(hist.colors), []
+    if ks[-1] > n_colors:
+        notes.append(f"{image_path} has {n_colors} colours: K above {n_colors} is swept as {n_colors}")
+        ks = sorted({min(k, n_colors) for k in ks})
+    points = sweep(hist, ks, options, on_progress=on_progress)
+    suggested, strength = suggest_k([p.k for p in points], [p.distortion for p in points])
+    report = ElbowReport(str(image_path), tuple(points), suggested, strength, notes=tuple(notes),
+                         files=tuple(str(f) for f in files))
+    if out_dir is not None:
+        from .report import write_elbow_report  # matplotlib only when drawing
+
+        thumbs = thumbnails(rgb, [p.palette for p in points]) if previews else None
+        out_dir.mkdir(exist_ok=True)
+        write_elbow_report(files, report, thumbs)
+    return report
+
+
+def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
+          on_progress: ProgressCallback | None = None) -> list[ElbowPoint]:
     """Quantize one histogram at every K in ``ks`` (ascending, each at most the
-    number of colours); ``on_progress(k)`` is called after each K.
+    number of colours).
 
     k-means runs on the first level of the coarse-to-fine path (a pixel sample
-    of max(4096, 32 K) for the largest K, as in :func:`quantize.quantize_image`),
-    twice per K: from k-means++ and from the previous K's centroids plus the
-    worst-served points; the better run's palette is measured on every colour
-    of the image.
+    of max(4096, 32 K) for the largest K, as in :func:`quantize.fit_palette`),
+    twice per K: from ``options.init`` and from the previous K's centroids plus
+    the worst-served points; the better run's palette is measured on every
+    colour of the image.  ``options.fast`` does not apply: the sweep always
+    runs on the sample.  ``on_progress`` gets the share of the work done after
+    each K (the cost of a K is taken as proportional to K).
     """
-    rng = np.random.default_rng(seed)
+    options = options or KMeansOptions()
+    rng = np.random.default_rng(options.seed)
     levels = sample_levels(hist, max(ks), rng)
     points, weights = levels[0]
     colors = ColorSet(hist.colors)
+    kw = dict(weights=weights, tol=options.tol, max_iter=options.max_iter)
     results, centroids, palette = [], None, None
+    total, done = float(sum(ks)), 0
     for k in ks:
         started = time.perf_counter()
-        fits = [kmeans(points, k, weights=weights, n_init=n_init, tol=tol, max_iter=max_iter, seed=rng)]
+        fits = [kmeans(points, k, init=options.init, n_init=options.n_init, seed=rng, **kw)]
         if centroids is not None:  # the warm start: previous centroids plus the worst served
-            grown = _grow(points, weights, centroids, k - len(centroids))
-            fits.append(kmeans(points, k, weights=weights, init=grown, tol=tol, max_iter=max_iter))
+            fits.append(kmeans(points, k, init=_grow(points, weights, centroids, k - len(centroids)), **kw))
         fit = min(fits, key=lambda f: f.distortion)
         centroids, n_iter = fit.centroids, sum(f.n_iter for f in fits)
-        candidate = np.clip(np.rint(fit.centroids), 0, 255).astype(np.uint8)
+        candidate = to_palette(fit.centroids)
         distortion = _distortion(hist, colors, candidate)
-        if results and distortion > results[-1].distortion:
-            grown = _grow(hist.colors.astype(np.float32), hist.counts, palette, k - len(palette))
-            candidate = np.rint(grown).astype(np.uint8)
+        fallback = bool(results) and distortion > results[-1].distortion
+        if fallback:
+            candidate = to_palette(_grow(hist.colors.astype(np.float32), hist.counts, palette, k - len(palette)))
             distortion = _distortion(hist, colors, candidate)
         palette = candidate
         results.append(ElbowPoint(k, distortion, psnr_from_distortion(distortion), n_iter,
-                                  time.perf_counter() - started, palette))
-        if on_progress is not None:
-            on_progress(k)
+                                  time.perf_counter() - started, palette, fit.distortion, fallback))
+        done += k
+        notify(on_progress, done / total)
     return results
 
 
 def _distortion(hist: Histogram, colors: ColorSet, palette: np.ndarray) -> float:
     _, sq_dist = colors.nearest(palette)
-    return float(hist.counts @ sq_dist) / hist.n_pixels
+    return hist.pixel_mean(sq_dist)
 
 
 def _grow(points, weights, centroids, extra: int) -> np.ndarray:

@@ -29,3 +29,9 @@ class OutputExistsError(QuantizeError):
     """An output exists and --force was not given, or it would replace an input (exit code 3)."""
 
     exit_code = 3
+
+
+class Cancelled(QuantizeError):
+    """The work was stopped by a progress callback or by Ctrl-C (exit code 130)."""
+
+    exit_code = 130

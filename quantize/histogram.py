@@ -34,6 +34,12 @@ class Histogram:
     def n_pixels(self) -> int:
         return int(self.counts.sum())
 
+    def pixel_mean(self, values: np.ndarray) -> float:
+        """Mean over the image's pixels of a value given per colour, ``(n,)``:
+        e.g. the squared distance of each colour to its palette entry gives the
+        distortion."""
+        return float(self.counts @ values) / self.n_pixels
+
 
 def pack(rgb: np.ndarray) -> np.ndarray:
     """Packed keys, ``(...) uint32``, of an ``(..., 3) uint8`` RGB array."""

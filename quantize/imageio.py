@@ -9,20 +9,18 @@ file and a killed run leaves none behind.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from . import png
-from .errors import ImageReadError, ImageWriteError, ParameterError
+from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
 
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 WRITE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def read_image(path) -> np.ndarray:
@@ -63,6 +61,33 @@ def read_image(path) -> np.ndarray:
     if channels == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image)
     raise ImageReadError(f"{path}: unsupported number of channels ({channels})")
+
+
+def set_threads(count: int) -> None:
+    """Let OpenCV use at most ``count`` threads in this process (0: its default)."""
+    cv2.setNumThreads(count)
+
+
+def check_targets(targets, inputs, force: bool) -> None:
+    """Refuse to write over an input, twice to one file, or over an existing
+    file without ``force``; every target's folder must exist.
+
+    Raises :class:`OutputExistsError` (or :class:`ImageWriteError` for a
+    missing folder) naming the file.
+    """
+    seen = set()
+    for target in targets:
+        resolved = os.path.realpath(target)
+        for source in inputs:
+            if resolved == os.path.realpath(source):
+                raise OutputExistsError(f"{target}: is the input; refusing to overwrite it")
+        if resolved in seen:
+            raise OutputExistsError(f"{target}: named twice as an output")
+        seen.add(resolved)
+        if not force and os.path.lexists(target):
+            raise OutputExistsError(f"{target}: exists; use --force to overwrite it")
+        if not os.path.isdir(os.path.dirname(resolved)):
+            raise ImageWriteError(f"{target}: folder {Path(target).parent} does not exist")
 
 
 def check_output_suffix(path) -> None:
@@ -110,13 +135,13 @@ def atomic_write(path, data: bytes) -> None:
     temporary file is left behind.
     """
     path = Path(path)
-    folder = path.parent
+    temp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        # Mode 0o666 less the umask, which the system applies: the usual mode of a new file.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as error:
         raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode
         with os.fdopen(fd, "wb") as file:
             file.write(data)
         os.replace(temp, path)

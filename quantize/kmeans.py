@@ -15,11 +15,10 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass, replace
-from typing import Callable
-
 import numpy as np
 
 from .errors import ParameterError
+from .progress import ProgressCallback, notify
 
 INITS = ("k-means++", "random")
 
@@ -58,9 +57,6 @@ class KMeansResult:
     n_iter: int
     converged: bool
     history: np.ndarray
-
-
-ProgressCallback = Callable[[int, int, float], None]
 
 
 def kmeans(
@@ -108,8 +104,11 @@ def kmeans(
     seed : None, int or numpy.random.Generator
         Seed of the one generator used for every random choice.  The same seed
         and input give the same result.
-    on_progress : callable(run, iteration, distortion), optional
-        Called after every iteration; ``run`` counts from 0.
+    on_progress : callable(fraction) -> bool or None, optional
+        Called after every iteration with the fraction of the work done:
+        ``(run + iteration / max_iter) / n_init``, then ``(run + 1) / n_init``
+        when a run ends; never decreasing.  Returning ``False`` stops the work
+        with :class:`quantize.Cancelled` (see :mod:`quantize.progress`).
 
     Returns
     -------
@@ -141,8 +140,10 @@ def kmeans(
     best = None
     for run in range(n_init):
         centroids = start - mean if start is not None else _init_centroids(X, Xa, w, x_sq, k, init, rng)
-        report = None if on_progress is None else (lambda it, j, run=run: on_progress(run, it, j))
+        report = None if on_progress is None else (
+            lambda it, run=run: notify(on_progress, (run + it / max_iter) / n_init))
         result = _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report)
+        notify(on_progress, (run + 1) / n_init)
         if best is None or result.distortion < best.distortion:
             best = result
     return replace(best, centroids=best.centroids + mean)
@@ -375,7 +376,7 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
         new_distortion = _distortion(weighted_sq_sum, w_sum, mass, sums, centroids)
         history.append(new_distortion)
         if report is not None:
-            report(iteration, new_distortion)
+            report(iteration)
         converged = not changed or distortion - new_distortion <= tol * distortion
         distortion = new_distortion
         if converged:

@@ -1,19 +1,114 @@
-"""The colour path: image -> histogram -> k-means -> palette -> indices."""
+"""The colour path: fit a palette to an image, then apply it.
+
+``fit_palette``: image -> histogram -> k-means -> :class:`Palette`.
+``apply_palette``: image + palette -> :class:`QuantizedImage` (indices, counts,
+distortion).  ``quantize_image`` is the two together; the K sweep, batch jobs
+and the command line use the same pieces.
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import numbers
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from .errors import ParameterError
-from .histogram import Histogram, coarsen, key_histogram, pack
-from .kmeans import kmeans
+from .histogram import Histogram, coarsen, color_histogram, key_histogram, pack
+from .kmeans import INITS, auto_n_init, kmeans
+from .progress import ProgressCallback, notify, span
 from .remap import nearest_palette, remap
 
 MAX_COLORS = 256
 SAMPLE_PER_CLUSTER, SAMPLE_MIN = 32, 4096  # pixels drawn for the first level
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
+SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
+
+
+@dataclass(frozen=True)
+class KMeansOptions:
+    """How k-means fits a palette: one object shared by every command.
+
+    Attributes
+    ----------
+    init : {"k-means++", "random"}
+        Starting centroids (see :func:`quantize.kmeans`); the names are in
+        ``KMeansOptions.INITS``.
+    n_init : int >= 1 or "auto"
+        Runs from different starts; the least distortion wins.  "auto" means
+        ``runs``: 1 for "k-means++", 10 for "random".
+    tol : float >= 0
+        Relative stop threshold of one run.
+    max_iter : int >= 1
+        Iteration limit of one run.
+    seed : int >= 0 or None
+        Seed of the one random generator; None draws fresh entropy.
+    fast : bool
+        Coarse to fine (a pixel sample, then every colour) or one k-means on
+        every colour (see :func:`fit_palette`).
+
+    Examples
+    --------
+    >>> KMeansOptions(init="random").runs
+    10
+    >>> KMeansOptions(tol=-1)
+    Traceback (most recent call last):
+    ...
+    quantize.errors.ParameterError: tol must be a number >= 0, got -1
+    """
+
+    init: str = "k-means++"
+    n_init: int | str = "auto"
+    tol: float = 1e-4
+    max_iter: int = 300
+    seed: int | None = None
+    fast: bool = True
+
+    INITS: ClassVar[tuple[str, ...]] = INITS
+
+    def __post_init__(self):
+        if self.init not in INITS:
+            raise ParameterError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.n_init != "auto" and not (_is_int(self.n_init) and self.n_init >= 1):
+            raise ParameterError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
+            raise ParameterError(f"tol must be a number >= 0, got {self.tol!r}")
+        if not (_is_int(self.max_iter) and self.max_iter >= 1):
+            raise ParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        if self.seed is not None and not (_is_int(self.seed) and self.seed >= 0):
+            raise ParameterError(f"seed must be a whole number >= 0, got {self.seed!r}")
+
+    @property
+    def runs(self) -> int:
+        """The number of runs ``n_init`` stands for."""
+        return auto_n_init(self.init) if self.n_init == "auto" else int(self.n_init)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The colours an image is reduced to, and how they were found.
+
+    Attributes
+    ----------
+    colors : (m, 3) uint8
+        RGB colours, 1 <= m <= 256, in no particular order.
+    n_input_colors : int
+        Distinct colours of the data the palette was fitted on (0 when given).
+    exact : bool
+        True when that data had no more than K colours: ``colors`` are its own.
+    n_iter, converged, history :
+        Iterations of all k-means levels together; whether the last level
+        converged; the distortion history of the last level (0, True and
+        ``[0.0]`` when no k-means ran).
+    """
+
+    colors: np.ndarray
+    n_input_colors: int = 0
+    exact: bool = False
+    n_iter: int = 0
+    converged: bool = True
+    history: np.ndarray = field(default_factory=lambda: np.zeros(1))
 
 
 @dataclass(frozen=True)
@@ -25,7 +120,7 @@ class QuantizedImage:
     indices : (h, w) uint8
         Palette index of every pixel.
     palette : (m, 3) uint8
-        RGB colours, most used first; m <= K, and every entry is used.
+        RGB colours, most used first; every entry is used.
     counts : (m,) int64
         Pixels of each palette colour.
     alpha : (h, w) uint8 or None
@@ -35,10 +130,7 @@ class QuantizedImage:
     n_input_colors : int
         Distinct colours of the input.
     n_iter, converged, history :
-        Iterations of all k-means levels together; whether the last level
-        converged; the distortion history of the last level, the one on the
-        image's own colours (0, True and ``[0.0]`` when the input had no more
-        than K colours and was kept exactly).
+        As in the :class:`Palette` that was applied.
     """
 
     indices: np.ndarray
@@ -53,7 +145,7 @@ class QuantizedImage:
 
     @property
     def lossless(self) -> bool:
-        """True when the input had no more than K colours and kept them all."""
+        """True when every pixel kept its colour."""
         return self.distortion == 0.0
 
     @property
@@ -68,24 +160,15 @@ def psnr_from_distortion(distortion: float) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def quantize_image(
-    image: np.ndarray,
-    k: int,
-    *,
-    init="k-means++",
-    n_init="auto",
-    tol: float = 1e-4,
-    max_iter: int = 300,
-    seed=None,
-    fast: bool = True,
-    on_progress=None,
-) -> QuantizedImage:
-    """Reduce an image to at most ``k`` colours with weighted k-means.
+def to_palette(centroids) -> np.ndarray:
+    """Centroids ``(k, 3)`` of real numbers rounded to 8-bit colours, ``(k, 3) uint8``."""
+    return np.clip(np.rint(centroids), 0, 255).astype(np.uint8)
 
-    The k-means runs on the image's distinct colours weighted by their pixel
-    counts, which gives the same optimum as on the raw pixels at a fraction of
-    the cost.  Centroids are rounded to 8-bit colours and every pixel is then
-    mapped to its nearest palette colour.
+
+def quantize_image(image, k: int, options: KMeansOptions | None = None, *,
+                   on_progress: ProgressCallback | None = None) -> QuantizedImage:
+    """Reduce an image to at most ``k`` colours with weighted k-means:
+    :func:`fit_palette`, then :func:`apply_palette`.
 
     Parameters
     ----------
@@ -94,15 +177,10 @@ def quantize_image(
     k : int
         Number of colours, 1 to 256.  An image with no more than ``k``
         colours is returned exactly, with its own colours.
-    init, n_init, tol, max_iter, seed, on_progress :
-        As for :func:`quantize.kmeans`.
-    fast : bool
-        True (default): coarse to fine.  k-means first runs on a sample of
-        max(4096, 32 K) pixels (``init`` and ``n_init`` apply there), and its
-        centroids start a run on all the unique colours (on the colours binned
-        to 6 bits per channel when there are more than 2**18 of them).
-        False: one k-means on all the unique colours, the exact weighted
-        equivalent of k-means on the pixels.
+    options : KMeansOptions, optional
+        Default ``KMeansOptions()``.
+    on_progress : callable(fraction) -> bool or None, optional
+        See :mod:`quantize.progress`.
 
     Examples
     --------
@@ -111,55 +189,107 @@ def quantize_image(
     >>> q.palette.tolist(), q.counts.tolist(), q.lossless
     ([[0, 0, 0], [255, 255, 255]], [3, 1], True)
     """
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4) or image.size == 0:
-        raise ParameterError(
-            f"image must be a non-empty (h, w, 3) or (h, w, 4) uint8 array, "
-            f"got shape {image.shape} and dtype {image.dtype}"
-        )
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_COLORS:
-        raise ParameterError(f"K must be an integer from 1 to {MAX_COLORS}, got {k!r}")
-    rgb = image[:, :, :3]
-    alpha = image[:, :, 3].copy() if image.shape[2] == 4 else None
-    keys = pack(rgb)
-    hist = key_histogram(keys)
+    rgb = _check_image(image)[:, :, :3]
+    hist = color_histogram(rgb)
+    palette = fit_palette(hist, k, options, on_progress=on_progress)
+    return apply_palette(image, palette, histogram=hist)
+
+
+def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
+                on_progress: ProgressCallback | None = None) -> Palette:
+    """Fit a palette of at most ``k`` colours to an image or its histogram.
+
+    The k-means runs on the distinct colours weighted by their pixel counts,
+    which gives the same optimum as on the raw pixels at a fraction of the
+    cost; the centroids are rounded to 8-bit colours.
+
+    Parameters
+    ----------
+    source : (h, w, 3) or (h, w, 4) uint8 array, or Histogram
+        The image (alpha is ignored) or its colour histogram.
+    k : int
+        Number of colours, 1 to 256.  Data with no more than ``k`` colours
+        gets its own colours (``Palette.exact``).
+    options : KMeansOptions, optional
+        With ``fast`` (the default), k-means first runs on a sample of
+        max(4096, 32 K) pixels (``init`` and ``n_init`` apply there), and its
+        centroids start a run on all the unique colours (on the colours binned
+        to 6 bits per channel when there are more than 2**18 of them).
+        Without, one k-means on all the unique colours: the exact weighted
+        equivalent of k-means on the pixels.
+    on_progress : callable(fraction) -> bool or None, optional
+        See :mod:`quantize.progress`; the first level counts for 30%.
+    """
+    options = options or KMeansOptions()
+    hist = source if isinstance(source, Histogram) else color_histogram(_check_image(source)[:, :, :3])
+    _check_k(k)
     n_colors = len(hist.colors)
     if n_colors <= k:
-        centroids = hist.colors
-        n_iter, converged, history = 0, True, np.zeros(1)
+        notify(on_progress, 1.0)
+        return Palette(hist.colors, n_colors, exact=True)
+    rng = np.random.default_rng(options.seed)
+    if options.fast:
+        levels = sample_levels(hist, k, rng)
     else:
-        rng = np.random.default_rng(seed)
-        if fast:
-            levels = sample_levels(hist, k, rng)
-        else:
-            levels = [(hist.colors.astype(np.float32), hist.counts)]
-        n_iter = 0
-        for points, weights in levels:
-            result = kmeans(
-                points, int(k), weights=weights, init=init, n_init=n_init, tol=tol,
-                max_iter=max_iter, seed=rng, on_progress=on_progress,
-            )
-            init, n_iter = result.centroids, n_iter + result.n_iter
-        centroids = np.clip(np.rint(result.centroids), 0, 255).astype(np.uint8)
-        converged, history = result.converged, result.history
-    labels, sq_dist = nearest_palette(hist.colors, centroids)
-    counts = np.bincount(labels, weights=hist.counts, minlength=len(centroids)).astype(np.int64)
+        levels = [(hist.colors.astype(np.float32), hist.counts)]
+    shares = [0.0, SAMPLE_SHARE, 1.0] if len(levels) == 2 else [0.0, 1.0]
+    init, n_iter = options.init, 0
+    for level, (points, weights) in enumerate(levels):
+        result = kmeans(
+            points, int(k), weights=weights, init=init, n_init=options.n_init, tol=options.tol,
+            max_iter=options.max_iter, seed=rng,
+            on_progress=span(on_progress, shares[level], shares[level + 1]),
+        )
+        init, n_iter = result.centroids, n_iter + result.n_iter
+    return Palette(to_palette(result.centroids), n_colors, exact=False, n_iter=n_iter,
+                   converged=result.converged, history=result.history)
+
+
+def apply_palette(image, palette, *, histogram: Histogram | None = None) -> QuantizedImage:
+    """Map every pixel of ``image`` to its nearest palette colour.
+
+    Parameters
+    ----------
+    image : (h, w, 3) RGB or (h, w, 4) RGBA uint8
+        Alpha, when present, is passed through unchanged.
+    palette : Palette or (m, 3) uint8 array_like
+        1 to 256 colours.  Entries no pixel uses are dropped; the rest are
+        ordered most used first (ties by colour), so the result does not
+        depend on the palette's order.
+    histogram : Histogram, optional
+        The histogram of ``image``'s RGB, when the caller has it already.
+
+    Examples
+    --------
+    >>> img = np.array([[[0, 0, 0], [250, 250, 250], [10, 0, 0]]], np.uint8)
+    >>> q = apply_palette(img, np.array([[255, 255, 255], [0, 0, 0], [9, 9, 9]], np.uint8))
+    >>> q.indices.tolist(), q.palette.tolist(), q.distortion
+    ([[0, 1, 0]], [[0, 0, 0], [255, 255, 255]], 58.333333333333336)
+    """
+    image = _check_image(image)
+    if not isinstance(palette, Palette):
+        palette = Palette(_check_colors(palette))
+    rgb = image[:, :, :3]
+    keys = pack(rgb)
+    hist = histogram if histogram is not None else key_histogram(keys)
+    colors = palette.colors
+    labels, sq_dist = nearest_palette(hist.colors, colors)
+    counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
     # Most used first; ties by colour so the order never depends on the run.
-    order = np.lexsort((centroids[:, 2], centroids[:, 1], centroids[:, 0], -counts))
+    order = np.lexsort((colors[:, 2], colors[:, 1], colors[:, 0], -counts))
     order = order[counts[order] > 0]
-    new_index = np.zeros(len(centroids), dtype=np.uint8)
+    new_index = np.zeros(len(colors), dtype=np.uint8)
     new_index[order] = np.arange(len(order))
-    distortion = float(hist.counts @ sq_dist) / hist.n_pixels
     return QuantizedImage(
         indices=remap(keys, hist.keys, new_index[labels]),
-        palette=np.ascontiguousarray(centroids[order]),
+        palette=np.ascontiguousarray(colors[order]),
         counts=counts[order],
-        alpha=alpha,
-        distortion=distortion,
-        n_input_colors=n_colors,
-        n_iter=n_iter,
-        converged=converged,
-        history=history,
+        alpha=image[:, :, 3].copy() if image.shape[2] == 4 else None,
+        distortion=hist.pixel_mean(sq_dist),
+        n_input_colors=len(hist.colors),
+        n_iter=palette.n_iter,
+        converged=palette.converged,
+        history=palette.history,
     )
 
 
@@ -182,3 +312,33 @@ def sample_levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.nda
     if len(picked) < k:
         return [fine]
     return [(hist.colors[picked].astype(np.float32), times), fine]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_k(k) -> None:
+    if not _is_int(k) or not 1 <= k <= MAX_COLORS:
+        raise ParameterError(f"K must be an integer from 1 to {MAX_COLORS}, got {k!r}")
+
+
+def _check_image(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4) or image.size == 0:
+        raise ParameterError(
+            f"image must be a non-empty (h, w, 3) or (h, w, 4) uint8 array, "
+            f"got shape {image.shape} and dtype {image.dtype}"
+        )
+    return image
+
+
+def _check_colors(colors) -> np.ndarray:
+    array = np.asarray(colors)
+    if (array.ndim != 2 or array.shape[1] != 3 or not 1 <= len(array) <= MAX_COLORS
+            or array.dtype.kind not in "iu" or (array < 0).any() or (array > 255).any()):
+        raise ParameterError(
+            f"a palette must be 1 to {MAX_COLORS} RGB colours of 0-255, (m, 3) integers, "
+            f"got shape {array.shape} and dtype {array.dtype}"
+        )
+    return array.astype(np.uint8)

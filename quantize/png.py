@@ -24,6 +24,14 @@ LEVEL_SMALL, LEVEL_LARGE = 9, 4  # zlib levels below / from LARGE_FROM bytes of 
 LARGE_FROM = 4 << 20
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_threads: int | None = None  # deflate threads; None: as many as the pieces, up to the CPUs
+
+
+def set_threads(count: int | None) -> None:
+    """Deflate with at most ``count`` threads in this process (None: the default).
+    The bytes written do not depend on it."""
+    global _threads
+    _threads = count
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -60,10 +68,10 @@ def deflate(data: bytes, level: int) -> bytes:
         last = index == len(pieces) - 1
         return engine.compress(pieces[index]) + engine.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
-    if len(pieces) == 1:
-        body = [compress(0)]
+    if len(pieces) == 1 or _threads == 1:
+        body = [compress(i) for i in range(len(pieces))]
     else:
-        with ThreadPoolExecutor() as pool:
+        with ThreadPoolExecutor(max_workers=_threads) as pool:
             body = list(pool.map(compress, range(len(pieces))))
     flevel = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3
     flags = flevel << 6

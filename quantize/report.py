@@ -9,35 +9,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 
 import numpy as np
 
 from .imageio import atomic_write
-from .palette import to_hex
 
 ELBOW_FIELDS = ("k", "distortion", "psnr_db", "iterations", "seconds")
 
 
-def elbow_report(image: str, points, suggested_k, strength: float, method: str) -> dict:
-    """The elbow report as one JSON-ready dict."""
-    return {
-        "image": image,
-        "suggested_k": suggested_k,
-        "knee_strength": None if math.isinf(strength) else strength,
-        "method": method,
-        "points": [
-            {
-                "k": p.k,
-                "distortion": p.distortion,
-                "psnr_db": None if math.isinf(p.psnr) else p.psnr,
-                "iterations": p.n_iter,
-                "seconds": p.seconds,
-                "palette": [to_hex(c) for c in p.palette],
-            }
-            for p in points
-        ],
-    }
+def write_elbow_report(files, report, thumbnails=None) -> None:
+    """Write an :class:`quantize.elbow.ElbowReport` to ``files``: elbow.csv,
+    elbow.json, elbow.png and, with ``thumbnails`` (the image in each K's
+    palette), previews.png."""
+    data = report.to_dict()
+    write_elbow_csv(files[0], data)
+    write_json(files[1], data)
+    plot_elbow(files[2], data)
+    if thumbnails is not None:
+        labels = [f"K = {p.k}   {p.psnr:.1f} dB" for p in report.points]
+        plot_previews(files[3], thumbnails, labels)
 
 
 def write_elbow_csv(path, report: dict) -> None:

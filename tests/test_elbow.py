@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from quantize import read_image
+from quantize import KMeansOptions, read_image
 from quantize.cli import cli
 from quantize.elbow import CLEAR_RATIO, suggest_k, sweep
 from quantize.histogram import color_histogram
@@ -32,7 +32,7 @@ def spectrum():
 
 
 def curve(image, ks=KS):
-    points = sweep(color_histogram(image), ks, seed=0)
+    points = sweep(color_histogram(image), ks, KMeansOptions(seed=0))
     return [p.k for p in points], [p.distortion for p in points]
 
 
@@ -49,16 +49,55 @@ def test_smooth_spectrum_has_no_clear_elbow():
     assert k is None and strength < CLEAR_RATIO
 
 
-@pytest.mark.parametrize("name", ["astronaut.jpg", "coffee.jpg", "hubble.jpg", "camera.png"])
-def test_distortion_never_rises_with_k(samples, name):
-    ks, d = curve(read_image(samples / name)[:, :, :3])
-    assert all(b <= a for a, b in zip(d, d[1:])), d
-    assert d[0] > d[-1]
+FALLBACK_IMAGES = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "hubble.jpg", "retina.jpg", "rocket.jpg",
+                   "camera.png", "blobs.png"]
+
+
+def test_the_sweep_itself_never_rises_and_the_fallback_is_rare(samples):
+    """Before any fallback: on its pixel sample, each K's k-means (warm-started
+    from the previous K's centroids plus the worst-served points) is never worse
+    than the previous K's.  On every colour of the image, the rounded palettes
+    can still come out worse than the previous K's; the fallback replaces those.
+    Measured on 8 sample images x 3 seeds x K = 1..16: it fires 2 times in 384
+    (hubble.jpg, seeds 0 and 2); the test allows 1%."""
+    fired = total = 0
+    for name in FALLBACK_IMAGES:
+        hist = color_histogram(read_image(samples / name)[:, :, :3])
+        for seed in range(3):
+            points = sweep(hist, KS, KMeansOptions(seed=seed))
+            on_sample = [p.sample_distortion for p in points]
+            assert all(b <= a for a, b in zip(on_sample, on_sample[1:])), (name, seed, on_sample)
+            final = [p.distortion for p in points]
+            assert all(b <= a for a, b in zip(final, final[1:])), (name, seed, final)
+            fired += sum(p.fallback for p in points)
+            total += len(points)
+    assert fired <= 0.01 * total, (fired, total)
+
+
+def test_the_fallback_replaces_a_worse_palette(monkeypatch):
+    """A K whose k-means result is bad takes the previous palette plus the
+    worst-served colours, which is never worse than the previous K."""
+    from quantize import elbow
+
+    real = elbow.kmeans
+
+    def broken_at_five(points, k, **kw):
+        result = real(points, k, **kw)
+        if k == 5:  # every centroid in one corner: far worse than K = 4
+            result = type(result)(np.zeros_like(result.centroids), result.labels, result.distortion,
+                                  result.n_iter, result.converged, result.history)
+        return result
+
+    monkeypatch.setattr(elbow, "kmeans", broken_at_five)
+    points = sweep(color_histogram(blobs(5, seed=1)), [3, 4, 5, 6], KMeansOptions(seed=0))
+    assert [p.fallback for p in points] == [False, False, True, False]
+    assert points[2].distortion <= points[1].distortion
+    assert {tuple(c) for c in points[1].palette} <= {tuple(c) for c in points[2].palette}
 
 
 def test_sweep_is_deterministic_and_psnr_matches(samples):
     hist = color_histogram(read_image(samples / "chelsea.jpg"))
-    a, b = sweep(hist, [2, 4, 8], seed=3), sweep(hist, [2, 4, 8], seed=3)
+    a, b = sweep(hist, [2, 4, 8], KMeansOptions(seed=3)), sweep(hist, [2, 4, 8], KMeansOptions(seed=3))
     assert [p.distortion for p in a] == [p.distortion for p in b]
     for p in a:
         assert len(p.palette) == p.k

@@ -154,15 +154,18 @@ def test_clusters_any_dimension():
         assert np.min(np.linalg.norm(res.centroids - c, axis=1)) < 3.0
 
 
-def test_progress_callback_reports_every_iteration():
+def test_progress_callback_reports_every_iteration_and_can_cancel():
+    from quantize import Cancelled
+
     points = np.random.default_rng(8).uniform(size=(200, 3))
     calls = []
-    res = kmeans(points, 5, n_init=2, seed=0, on_progress=lambda *a: calls.append(a))
-    assert {run for run, _, _ in calls} == {0, 1}
-    for run in (0, 1):
-        iterations = [it for r, it, _ in calls if r == run]
-        assert iterations == list(range(1, len(iterations) + 1))
-    assert any(j == pytest.approx(res.distortion, rel=1e-9) for _, _, j in calls)
+    kmeans(points, 5, n_init=2, max_iter=50, seed=0, on_progress=calls.append)
+    assert all(b >= a for a, b in zip(calls, calls[1:])) and calls[-1] == 1.0
+    assert 0.5 in calls  # the end of the first run of two
+    first_run = [f for f in calls if f < 0.5]
+    assert first_run == [i / 50 / 2 for i in range(1, len(first_run) + 1)]  # one call per iteration
+    with pytest.raises(Cancelled):
+        kmeans(points, 5, n_init=2, seed=0, on_progress=lambda fraction: fraction < 0.5)
 
 
 def _sample_colours(samples, name="coffee.jpg"):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import small_photo
-from quantize import ParameterError, kmeans, quantize_image
+from quantize import KMeansOptions, ParameterError, apply_palette, fit_palette, kmeans, quantize_image
 from quantize.histogram import color_histogram
 
 
@@ -25,7 +25,7 @@ def test_few_colours_come_back_exactly():
 @pytest.mark.parametrize("k", [1, 2, 8, 64])
 def test_palette_and_indices_are_consistent(k):
     image = small_photo()
-    result = quantize_image(image, k, seed=0)
+    result = quantize_image(image, k, KMeansOptions(seed=0))
     assert 1 <= len(result.palette) <= k
     counts = np.bincount(result.indices.ravel(), minlength=len(result.palette))
     np.testing.assert_array_equal(counts, result.counts)
@@ -52,8 +52,8 @@ def test_unique_colours_give_the_same_optimum_as_raw_pixels():
 
 def test_alpha_is_kept_and_same_seed_same_result():
     rgba = np.dstack([small_photo(), np.arange(48 * 64, dtype=np.uint8).reshape(48, 64)])
-    a = quantize_image(rgba, 8, seed=11)
-    b = quantize_image(rgba, 8, seed=11)
+    a = quantize_image(rgba, 8, KMeansOptions(seed=11))
+    b = quantize_image(rgba, 8, KMeansOptions(seed=11))
     np.testing.assert_array_equal(a.alpha, rgba[:, :, 3])
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.palette, b.palette)
@@ -91,8 +91,8 @@ def test_fast_path_is_as_good_as_the_exact_one(samples):
         for name in ("chelsea.jpg", "rocket.jpg", "hubble.jpg", "retina.jpg"):
             image = read_image(samples / name)
             for seed in range(2):
-                fast = quantize_image(image, k, seed=seed)
-                full = quantize_image(image, k, seed=seed, fast=False)
+                fast = quantize_image(image, k, KMeansOptions(seed=seed))
+                full = quantize_image(image, k, KMeansOptions(seed=seed, fast=False))
                 ratios.append(fast.distortion / full.distortion)
         assert np.mean(ratios) < 1.005, (k, ratios)
 
@@ -101,9 +101,91 @@ def test_many_colours_use_binned_last_level(monkeypatch):
     from quantize import pipeline
 
     image = small_photo(seed=5, shape=(120, 160))
-    reference = quantize_image(image, 8, seed=1, fast=False)
+    reference = quantize_image(image, 8, KMeansOptions(seed=1, fast=False))
     monkeypatch.setattr(pipeline, "FINE_MAX", 100)
     monkeypatch.setattr(pipeline, "SAMPLE_MIN", 64)
-    result = quantize_image(image, 8, seed=1)
+    result = quantize_image(image, 8, KMeansOptions(seed=1))
     assert result.distortion < 1.02 * reference.distortion
     assert len(result.palette) == 8
+
+
+def test_fit_then_apply_gives_the_bytes_of_quantize_image(samples):
+    from quantize import read_image
+    from quantize.imageio import encode_quantized
+
+    image = read_image(samples / "chelsea.jpg")
+    options = KMeansOptions(seed=4)
+    whole = quantize_image(image, 32, options)
+    palette = fit_palette(image, 32, options)
+    parts = apply_palette(image, palette)
+    assert encode_quantized(".png", parts.indices, parts.palette) == encode_quantized(
+        ".png", whole.indices, whole.palette)
+    assert parts.distortion == whole.distortion and parts.n_iter == whole.n_iter
+    # A palette applied to another image: the colours it uses, most used first.
+    other = apply_palette(read_image(samples / "coffee.jpg"), palette)
+    assert set(map(tuple, other.palette)) <= set(map(tuple, palette.colors))
+    assert (np.diff(other.counts) <= 0).all()
+
+
+def test_apply_a_given_palette_in_any_order():
+    image = small_photo(seed=2)
+    colors = np.array([[0, 0, 0], [255, 255, 255], [200, 100, 50], [30, 90, 160]], np.uint8)
+    a = apply_palette(image, colors)
+    b = apply_palette(image, colors[::-1])
+    pixels = image.reshape(-1, 3).astype(np.int64)
+    d = ((pixels[:, None] - colors[None].astype(np.int64)) ** 2).sum(-1)
+    assert a.distortion == b.distortion == pytest.approx(d.min(axis=1).mean(), rel=1e-12)
+    # Where two entries are equally near, the earlier one wins; elsewhere the order does not matter.
+    unique = (d == d.min(axis=1, keepdims=True)).sum(axis=1) == 1
+    rebuilt_a, rebuilt_b = (q.palette[q.indices].reshape(-1, 3) for q in (a, b))
+    np.testing.assert_array_equal(rebuilt_a[unique], rebuilt_b[unique])
+    np.testing.assert_array_equal(rebuilt_a[unique], colors[d.argmin(axis=1)][unique])
+
+
+@pytest.mark.parametrize("colors", [np.zeros((0, 3)), np.zeros((257, 3), int), np.zeros((2, 4), int),
+                                    np.array([[0, 0, 256]]), np.array([[0.5, 0, 0]])])
+def test_apply_rejects_bad_palettes(colors):
+    with pytest.raises(ParameterError, match="a palette must be 1 to 256 RGB colours"):
+        apply_palette(small_photo(), colors)
+
+
+def test_progress_of_a_default_run_never_goes_back(samples):
+    from quantize import read_image
+
+    image = read_image(samples / "astronaut.jpg")
+    for options in (KMeansOptions(seed=0), KMeansOptions(seed=0, init="random"), KMeansOptions(fast=False, n_init=2)):
+        seen = []
+        quantize_image(image, 16, options, on_progress=seen.append)
+        assert len(seen) > 5
+        assert all(b >= a for a, b in zip(seen, seen[1:])), seen
+        assert 0 <= seen[0] and seen[-1] == 1.0
+
+
+def test_progress_callback_can_cancel(samples):
+    from quantize import Cancelled, read_image
+
+    image = read_image(samples / "astronaut.jpg")
+    seen = []
+
+    def stop_at_half(fraction):
+        seen.append(fraction)
+        return fraction < 0.5
+
+    with pytest.raises(Cancelled):
+        quantize_image(image, 16, KMeansOptions(seed=0), on_progress=stop_at_half)
+    assert seen[-1] >= 0.5 and all(f < 0.5 for f in seen[:-1])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"init": "wu"}, "init must be one of k-means\\+\\+, random"),
+    ({"n_init": 0}, "n_init must be"),
+    ({"tol": -1e-3}, "tol must be a number >= 0"),
+    ({"max_iter": 0}, "max_iter must be an integer >= 1"),
+    ({"seed": -5}, "seed must be a whole number >= 0"),
+    ({"seed": 1.5}, "seed must be a whole number >= 0"),
+])
+def test_options_are_checked_when_made(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        KMeansOptions(**kwargs)
+    assert KMeansOptions().runs == 1 and KMeansOptions(init="random").runs == 10
+    assert KMeansOptions(n_init=3, init="random").runs == 3

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from quantize import kmeans, quantize_image
+from quantize import KMeansOptions, kmeans, quantize_image
 from quantize.imageio import encode_quantized
 
 images = st.integers(1, 12).flatmap(
@@ -21,7 +21,7 @@ images = st.integers(1, 12).flatmap(
 @settings(max_examples=60, deadline=None)
 @given(image=images, k=st.integers(1, 20), seed=st.integers(0, 2**32 - 1))
 def test_quantized_image_properties(image, k, seed):
-    result = quantize_image(image, k, seed=seed)
+    result = quantize_image(image, k, KMeansOptions(seed=seed))
     n_unique = len(np.unique(image.reshape(-1, 3), axis=0))
     assert len(result.palette) <= min(k, n_unique)
     pixels = image.reshape(-1, 3).astype(np.int64)
@@ -29,7 +29,7 @@ def test_quantized_image_properties(image, k, seed):
     assert (d[np.arange(len(pixels)), result.indices.ravel()] == d.min(1)).all()
     if n_unique <= k:
         np.testing.assert_array_equal(result.palette[result.indices], image)
-    again = quantize_image(image, k, seed=seed)
+    again = quantize_image(image, k, KMeansOptions(seed=seed))
     assert encode_quantized(".png", again.indices, again.palette) == encode_quantized(
         ".png", result.indices, result.palette
     )
