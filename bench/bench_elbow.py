@@ -16,7 +16,7 @@ import sys
 
 from common import OUT, median_time, upscaled_photo
 
-from quantize import quantize_image, read_image
+from quantize import KMeansOptions, quantize_image, read_image
 from quantize.elbow import sweep
 from quantize.histogram import color_histogram
 
@@ -30,8 +30,8 @@ def main():
     path = upscaled_photo("photo-12mp.png", 4243, 2828, sigma=2.0, seed=1)
     image = read_image(path)
     ks = list(range(1, 17))
-    one, _ = median_time(lambda _: quantize_image(image, 16, seed=0), args.repeats)
-    both, _ = median_time(lambda _: sweep(color_histogram(image), ks, seed=0), args.repeats)
+    one, _ = median_time(lambda _: quantize_image(image, 16, KMeansOptions(seed=0)), args.repeats)
+    both, _ = median_time(lambda _: sweep(color_histogram(image), ks, KMeansOptions(seed=0)), args.repeats)
     run = lambda *a: subprocess.run(QUANTIZE + [str(x) for x in a], check=True, stdout=subprocess.DEVNULL)
     one_cli, _ = median_time(lambda _: run(path, "-k", 16, "-o", OUT / "photo-12mp-k16.png", "--no-palette",
                                          "--quiet", "--force"), args.repeats)

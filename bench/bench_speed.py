@@ -39,7 +39,7 @@ import numpy as np
 from common import OUT, SAMPLES, median_time, palette_psnr, upscaled_photo
 from sklearn.cluster import KMeans
 
-from quantize import quantize_image, read_image
+from quantize import KMeansOptions, quantize_image, read_image
 from quantize.histogram import color_histogram
 PHOTOS = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg", "hubble.jpg", "retina.jpg"]
 OPENCV_PHOTOS = PHOTOS[:2]
@@ -64,7 +64,7 @@ def part_in_process(ks, repeats, summary):
         hist = color_histogram(image)
         colors = hist.colors.astype(np.float64)
         for k in ks:
-            ours_s, ours = median_time(lambda s: quantize_image(image, k, seed=s), repeats)
+            ours_s, ours = median_time(lambda s: quantize_image(image, k, KMeansOptions(seed=s)), repeats)
             peer_s, peer = median_time(
                 lambda s: KMeans(k, n_init=1, random_state=s).fit(colors, sample_weight=hist.counts), repeats)
             peer_db = palette_psnr(hist, peer.cluster_centers_)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from quantize import read_image
-from quantize.pipeline import psnr_from_distortion
+from quantize.pipeline import psnr_from_distortion, to_palette
 from quantize.remap import nearest_palette
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,9 +29,8 @@ def median_time(fn, repeats):
 
 def palette_psnr(hist, centroids):
     """PSNR of the image of ``hist`` remapped to ``centroids`` rounded to 8 bits."""
-    palette = np.clip(np.rint(centroids), 0, 255).astype(np.uint8)
-    _, sq_dist = nearest_palette(hist.colors, palette)
-    return psnr_from_distortion(float(hist.counts @ sq_dist) / hist.n_pixels)
+    _, sq_dist = nearest_palette(hist.colors, to_palette(centroids))
+    return psnr_from_distortion(hist.pixel_mean(sq_dist))
 
 
 def upscaled_photo(name: str, width: int, height: int, sigma: float, seed: int) -> Path:

@@ -232,3 +232,58 @@ def test_ctrl_c_stops_the_pool_cleanly(tmp_path, samples):
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
     for record in records.values():
         assert read_image(record["output"]).shape[:2] == read_image(record["input"]).shape[:2]
+
+
+def test_default_jobs_where_the_system_has_no_affinity_mask(monkeypatch):
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert batch.default_jobs() == (os.cpu_count() or 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert batch.default_jobs() == 1
+
+
+def test_default_jobs_follows_the_affinity_mask(monkeypatch):
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert batch.default_jobs() == 1
+
+
+def worker_threads():
+    """Threads a pool worker may use: BLAS (threadpoolctl), OpenCV, deflate."""
+    import cv2
+    from threadpoolctl import threadpool_info
+
+    from quantize import png
+
+    return [pool["num_threads"] for pool in threadpool_info()], cv2.getNumThreads(), png._threads
+
+
+def test_pool_workers_use_one_thread_each():
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=batch.init_worker) as pool:
+        blas, opencv, deflate = pool.submit(worker_threads).result()
+    assert blas and set(blas) == {1} and opencv == 1 and deflate == 1
+    assert worker_threads()[2] is None  # this process is untouched
+
+
+def test_progress_never_goes_back_and_can_cancel(tree, tmp_path):
+    work = batch.plan([tree], tmp_path / "out", 4, recursive=True)
+    seen, records = [], []
+    summary = batch.run(work, tmp_path / "out", on_progress=seen.append, on_record=records.append)
+    assert seen == [1 / 4, 2 / 4, 3 / 4, 1.0] and summary.done == 4 and len(records) == 4
+    assert summary.records[-1].status is batch.Status.DONE
+    again = batch.plan([tree], tmp_path / "again", 4, recursive=True)
+    with pytest.raises(batch.Cancelled):
+        batch.run(again, tmp_path / "again", on_progress=lambda fraction: fraction < 0.5)
+    listed = manifest(tmp_path / "again")  # the files finished before the stop
+    assert len(listed) == 2 and {r["status"] for r in listed.values()} == {"done"}
+
+
+def test_manifest_rows_are_the_records(tree, tmp_path):
+    assert run(tree, "-k", 4, "-o", tmp_path / "out", "--jobs", 1).exit_code == 0
+    rows = list(manifest(tmp_path / "out").values())
+    fields = ["input", "output", "status", "k", "distortion", "psnr_db", "bytes_in", "bytes_out", "error", "seconds"]
+    assert all(list(row) == fields for row in rows)
+    assert all(isinstance(row["seconds"], float) and row["error"] is None for row in rows)

@@ -71,10 +71,22 @@ def test_json_output(photo, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".hex", ".png", ".json", ".gpl"])
-def test_palette_formats(photo, tmp_path, suffix):
+def test_palette_files_hold_the_palette(photo, tmp_path, suffix):
+    """Each palette file, read back, gives the output's palette, most used first."""
+    from quantize.palette import SWATCH_SIZE
+
     path = tmp_path / f"pal{suffix}"
-    assert run(photo, "-k", 5, "--palette", path).exit_code == 0
-    assert path.stat().st_size > 0
+    result = run(photo, "-k", 5, "-o", tmp_path / "o.png", "--palette", path, "--json")
+    assert result.exit_code == 0, result.output
+    expected = np.array([e["rgb"] for e in json.loads(result.stdout)["palette"]], np.uint8)
+    output_colours, counts = np.unique(read_image(tmp_path / "o.png").reshape(-1, 3), axis=0, return_counts=True)
+    np.testing.assert_array_equal(expected, output_colours[np.argsort(-counts, kind="stable")])
+    if suffix == ".png":  # a swatch: the centre of each square
+        swatch = read_image(path)
+        centres = swatch[SWATCH_SIZE // 2 :: SWATCH_SIZE, SWATCH_SIZE // 2 :: SWATCH_SIZE].reshape(-1, 3)
+        np.testing.assert_array_equal(centres[:5], expected)
+    else:
+        np.testing.assert_array_equal(read_palette(path), expected)
 
 
 def test_no_palette(photo):
@@ -167,6 +179,36 @@ def test_every_command_has_help_with_examples():
         assert "Examples:" in result.stdout and command.help
     top = run("--help")
     assert top.exit_code == 0 and "quantize photo.jpg -k 8" in top.stdout
+
+
+def test_dash_h_is_help():
+    for args in ([], ["image"], ["elbow"], ["batch"]):
+        short, long = run(*args, "-h"), run(*args, "--help")
+        assert short.exit_code == 0 and short.stdout == long.stdout and "Usage:" in short.stdout
+
+
+def test_the_cli_uses_the_library_not_the_core():
+    """cli.py imports nothing from the k-means core or the histogram module."""
+    import ast
+
+    import quantize.cli
+
+    tree = ast.parse(open(quantize.cli.__file__).read())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {m for m in imported if m and m.split(".")[-1] in ("kmeans", "histogram")}, imported
+
+
+def test_a_cancelled_run_exits_130_and_writes_nothing(photo, monkeypatch):
+    from quantize import Cancelled, files
+
+    def cancelled(*args, **kwargs):
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(files, "quantize_image", cancelled)
+    result = run(photo, "-k", 8)
+    assert result.exit_code == 130 and result.stderr == "quantize: cancelled\n"
+    assert sorted(p.name for p in photo.parent.iterdir()) == ["astronaut.jpg"]
 
 
 def test_version_and_python_dash_m():

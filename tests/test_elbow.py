@@ -220,3 +220,13 @@ def test_grow_adds_the_worst_served_points():
     grown = _grow(points, weights, np.array([[0.0]]), 2)
     # 20 has the largest weight x squared distance; then 10 (100) beats 1 (1).
     np.testing.assert_array_equal(grown.ravel(), [0.0, 20.0, 10.0])
+
+
+def test_run_reports_progress_and_notes_without_writing(blob_file):
+    from quantize import elbow
+
+    seen = []
+    report = elbow.run(blob_file, list(range(1, 9)), KMeansOptions(seed=0), on_progress=seen.append)
+    assert all(b >= a for a, b in zip(seen, seen[1:])) and len(seen) == 8 and seen[-1] == 1.0
+    assert report.suggested_k == 4 and report.files == () and report.notes == ()
+    assert not blob_file.with_name("blobs-elbow").exists()
