@@ -22,6 +22,11 @@ from .progress import ProgressCallback, notify
 
 INITS = ("k-means++", "random")
 
+# The most a step of KMeansResult.history may rise by rounding, as a multiple of
+# the points' weighted mean squared distance from their weighted mean.
+HISTORY_ROUNDING = 1e-14
+HISTORY_ROUNDING_FLOAT32 = 1e-6
+
 # Rows of points per block in the assignment step, so that the (rows, k)
 # distance block stays near 2 MiB whatever n is.
 _BLOCK_ELEMENTS = 1 << 18
@@ -48,7 +53,13 @@ class KMeansResult:
         True when the run met the stop rule before ``max_iter``.
     history : (n_iter + 1,) float64
         ``history[0]`` is the distortion of the initial centroids and
-        ``history[i]`` the distortion after iteration ``i``; it never rises.
+        ``history[i]`` the distortion after iteration ``i``.  It never rises
+        but by rounding: a step up is at most ``HISTORY_ROUNDING`` times ``s``,
+        the weighted mean squared distance of the points from their weighted
+        mean (``HISTORY_ROUNDING_FLOAT32`` for float32 points, whose distances
+        are compared in float32).  The entries are computed from cluster sums,
+        ``sum w|x|^2 - 2 c.S + m|c|^2``, which cancel as the distortion falls
+        far below ``s``; rises seen in tests are below ``1e-17 s``.
     """
 
     centroids: np.ndarray

@@ -37,3 +37,11 @@ def small_photo(seed=0, shape=(48, 64)):
     y, x = np.mgrid[0:h, 0:w] / max(h, w)
     base = np.stack([200 * x + 30, 150 * y + 50, 100 * (x + y) / 2 + 80], axis=-1)
     return np.clip(base + rng.normal(0, 8, size=base.shape), 0, 255).astype(np.uint8)
+
+
+def spread(points, weights=None) -> float:
+    """The weighted mean squared distance of ``points (n, d)`` from their weighted
+    mean: the scale of the rounding bound on a k-means distortion history."""
+    points = np.asarray(points, dtype=np.float64)
+    centred = points - np.average(points, axis=0, weights=weights)
+    return float(np.average((centred**2).sum(axis=1), weights=weights))
