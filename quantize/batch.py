@@ -10,6 +10,8 @@ import enum
 import fnmatch
 import json
 import os
+import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
@@ -17,8 +19,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from .errors import Cancelled, OutputExistsError, ParameterError, QuantizeError
-from .files import quantize_file
-from .imageio import READ_SUFFIXES, atomic_write
+from .files import parameters, quantize_file, recorded_parameters
+from .imageio import MAX_PIXELS, READ_SUFFIXES, atomic_write
 from .pipeline import KMeansOptions
 from .progress import ProgressCallback, notify
 
@@ -63,12 +65,16 @@ class Job:
     palette: str | None
     k: int
     options: KMeansOptions = field(default_factory=KMeansOptions)
+    max_pixels: int | None = MAX_PIXELS
 
 
 @dataclass(frozen=True)
 class BatchRecord:
     """One line of the manifest.  ``error`` is the cause of a failure, or the
-    note of a file skipped for a loop; ``seconds`` is set for done files."""
+    note of a skipped file (a loop; an output made with other parameters);
+    ``seconds`` is set for done files; ``parameters`` are those that made the
+    output (see :func:`quantize.files.parameters`), when known.  A skipped
+    file keeps the numbers of the run that made its output."""
 
     input: str
     output: str | None
@@ -80,9 +86,21 @@ class BatchRecord:
     bytes_out: int | None = None
     error: str | None = None
     seconds: float | None = None
+    parameters: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "status": self.status.value})
+
+    @classmethod
+    def from_json(cls, line: str) -> "BatchRecord":
+        """The record of a manifest line (ValueError, KeyError or TypeError if it is not one)."""
+        row = json.loads(line)
+        return cls(**{**row, "status": Status(row["status"])})
+
+    @property
+    def key(self) -> str:
+        """What the record is about: its output, or its input when it has none."""
+        return self.output or self.input
 
 
 @dataclass(frozen=True)
@@ -175,13 +193,25 @@ def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
 
 
 def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, palette_format="gpl",
-         force=False, options: KMeansOptions | None = None) -> Plan:
-    """Decide, for every image found, its output paths and whether to run or skip it."""
+         force=False, options: KMeansOptions | None = None, max_pixels: int | None = MAX_PIXELS) -> Plan:
+    """Decide, for every image found, its output paths and whether to run or skip it.
+
+    An image named twice (or reached twice) is taken once.  An output that
+    exists (with its palette) is skipped unless ``force``; it keeps the row the
+    manifest had for it, and when it was made with other parameters (as its
+    manifest row or its PNG records them) the skip says so.  Raises
+    :class:`OutputExistsError` when ``out_dir`` is one of the input folders.
+    """
     if palette_format not in PALETTE_FORMATS:
         raise ParameterError(f"palette format must be one of {', '.join(PALETTE_FORMATS)}")
     options = options or KMeansOptions()
     out_dir = Path(out_dir)
-    jobs, existing, loops, problems, claimed = [], [], [], [], {}
+    for given in inputs:
+        if os.path.isdir(given) and os.path.realpath(given) == os.path.realpath(out_dir):
+            raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder with -o")
+    wanted = parameters(k, options)
+    previous = read_manifest(out_dir)
+    jobs, existing, loops, problems, claimed, taken = [], [], [], [], {}, set()
     for found in find_images(inputs, patterns, recursive, exclude=out_dir):
         if found.kind is Kind.LOOP:
             loops.append(BatchRecord(str(found.path), None, Status.SKIPPED, k, error=found.detail))
@@ -190,6 +220,9 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
             problems.append(BatchRecord(str(found.path), None, Status.FAILED, k, error=found.detail))
             continue
         path = found.path
+        if os.path.realpath(path) in taken:
+            continue
+        taken.add(os.path.realpath(path))
         output = out_dir / found.relative.with_suffix(".png")
         palette = None if palette_format == "none" else output.with_suffix("." + palette_format)
         key = os.path.realpath(output)
@@ -202,18 +235,31 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
             problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
                                         error="output would replace the input"))
         elif not force and output.exists() and (palette is None or palette.exists()):
-            existing.append(BatchRecord(str(path), str(output), Status.SKIPPED, k))
+            existing.append(_skipped(str(path), str(output), k, wanted, previous.get(str(output))))
         else:
-            jobs.append(Job(str(path), str(output), str(palette) if palette else None, k, options))
+            jobs.append(Job(str(path), str(output), str(palette) if palette else None, k, options, max_pixels))
     return Plan(tuple(jobs), tuple(existing), tuple(loops), tuple(problems))
+
+
+def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:
+    """The record of an output that exists: the row that made it, marked skipped,
+    with a note when its parameters differ from ``wanted``."""
+    made_with = before.parameters if before is not None and before.parameters else recorded_parameters(output)
+    record = before or BatchRecord(source, output, Status.SKIPPED, k)
+    record = replace(record, input=source, status=Status.SKIPPED, error=None,
+                     k=made_with["k"] if made_with else k, parameters=made_with)
+    if made_with is not None and made_with != wanted:
+        differ = [name for name in wanted if made_with.get(name) != wanted[name]]
+        record = replace(record, error=f"exists, made with {', '.join(f'{n} {made_with.get(n)}' for n in differ)}, "
+                                       f"not {', '.join(str(wanted[n]) for n in differ)}; --force redoes it")
+    return record
 
 
 def run_job(job: Job) -> BatchRecord:
     """Quantize one file; never raises: a failure is a record with its cause."""
     try:
-        Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         result = quantize_file(job.source, job.k, output=job.output, palette_path=job.palette,
-                               options=job.options, force=True)
+                               options=job.options, max_pixels=job.max_pixels, force=True)
     except QuantizeError as error:
         return BatchRecord(job.source, job.output, Status.FAILED, job.k, error=str(error))
     except Exception as error:  # a bug or the system: still one line, and the batch goes on
@@ -221,16 +267,20 @@ def run_job(job: Job) -> BatchRecord:
                            error=f"{job.source}: {type(error).__name__}: {error}")
     return BatchRecord(job.source, job.output, Status.DONE, job.k, distortion=result.distortion,
                        psnr_db=result.psnr_db, bytes_in=result.bytes_in, bytes_out=result.bytes_out,
-                       seconds=result.seconds)
+                       seconds=result.seconds, parameters=result.parameters)
 
 
-def init_worker() -> None:
-    """The thread policy of a worker process, set once when it starts.
+def init_worker(parent: int) -> None:
+    """The policy of a worker process, set once when it starts.
 
-    With several workers on few cores, threads inside a worker only compete
-    with the other workers: one BLAS thread (threadpoolctl), one OpenCV
-    thread, one deflate thread.  Ctrl-C is left to the parent, which stops
-    the pool.
+    Threads: with several workers on few cores, threads inside a worker only
+    compete with the other workers: one BLAS thread (threadpoolctl), one
+    OpenCV thread, one deflate thread.  Signals: Ctrl-C is left to the parent
+    ``parent`` (a pid), which stops the pool.  Death: the worker dies with its
+    parent, however the parent ends (``kill -9`` included), so that no worker
+    goes on writing files for a batch nobody watches: on Linux the kernel
+    kills it (``PR_SET_PDEATHSIG``), elsewhere a thread checks every half
+    second that the parent is still there.
     """
     import signal
 
@@ -242,6 +292,30 @@ def init_worker() -> None:
     imageio.set_threads(1)
     png.set_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before we were watching
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to send this process SIGKILL when its parent ends; False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
@@ -297,7 +371,7 @@ def _run_jobs(jobs, workers, scheduler, report) -> None:
             report(run_job(job))
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
-                                   initializer=init_worker)
+                                   initializer=init_worker, initargs=(os.getpid(),))
         futures, reported = [pool.submit(run_job, job) for job in jobs], set()
         try:
             for future in as_completed(futures):
@@ -342,10 +416,32 @@ def _run_on_dask(jobs, scheduler, report):
             raise
 
 
+def read_manifest(out_dir) -> dict[str, BatchRecord]:
+    """The records of ``OUT_DIR/manifest.jsonl`` by :attr:`BatchRecord.key`
+    (empty when there is none; lines that are not records are passed over)."""
+    try:
+        lines = (Path(out_dir) / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    records = {}
+    for line in lines:
+        try:
+            record = BatchRecord.from_json(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+        records[record.key] = record
+    return records
+
+
 def write_manifest(out_dir, records) -> Path:
-    """``OUT_DIR/manifest.jsonl``: one JSON line per file, in input order."""
+    """``OUT_DIR/manifest.jsonl``: one JSON line per file, in input order.
+
+    The rows of an earlier manifest that this run's ``records`` do not speak
+    of (files of another run into the same folder) are kept.
+    """
     path = Path(out_dir) / MANIFEST
-    ordered = sorted(records, key=lambda r: r.input)
+    merged = {**read_manifest(out_dir), **{r.key: r for r in records}}
+    ordered = sorted(merged.values(), key=lambda r: (r.input, r.key))
     atomic_write(path, "".join(r.to_json() + "\n" for r in ordered).encode())
     return path
 

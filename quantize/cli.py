@@ -18,6 +18,7 @@ from click_default_group import DefaultGroup
 from . import __version__, batch, elbow
 from .errors import ParameterError, QuantizeError
 from .files import quantize_file
+from .imageio import MAX_PIXELS
 from .pipeline import MAX_COLORS, KMeansOptions
 
 EXIT_INTERRUPTED = 130
@@ -99,7 +100,7 @@ def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
 def kmeans_options(fast: bool = True):
     """The k-means options, gathered into one :class:`KMeansOptions` argument ``options``."""
     options = [
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Random seed; the same seed gives the same bytes."),
         click.option("--init", type=click.Choice(KMeansOptions.INITS), default="k-means++", show_default=True,
                      help="How to pick the starting centroids."),
@@ -130,6 +131,13 @@ def kmeans_options(fast: bool = True):
     return decorate
 
 
+def max_pixels_option(command):
+    """--max-pixels: the largest image to decode."""
+    return click.option(
+        "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
+        help="Refuse images with more pixels than this (checked from the header before decoding).")(command)
+
+
 def output_options(command):
     """--force, --quiet and --json."""
     command = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")(command)
@@ -152,7 +160,7 @@ def cli():
 
 
 @cli.command("image")
-@click.argument("image", type=click.Path(path_type=Path, dir_okay=True))
+@click.argument("image", type=click.Path(path_type=Path, readable=False))
 @click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS), required=True,
               help=f"Number of colours, 1-{MAX_COLORS}.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
@@ -163,8 +171,10 @@ def cli():
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path),
               help="Write the distortion after every iteration: .csv, or .png for a plot.")
 @kmeans_options()
+@max_pixels_option
 @output_options
-def image_command(image, k, output, palette_path, no_palette, trace_path, options, force, quiet, as_json):
+def image_command(image, k, output, palette_path, no_palette, trace_path, options, max_pixels, force, quiet,
+                  as_json):
     """Quantize IMAGE to K colours (the default command).
 
     \b
@@ -178,7 +188,9 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, option
     palette_path = None if no_palette else palette_path or output.with_suffix(".gpl")
     with progress_bar("k-means", quiet) as (on_progress, _):
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
-                               options=options, force=force, on_progress=on_progress)
+                               options=options, max_pixels=max_pixels, force=force, on_progress=on_progress)
+    for message in result.notes:
+        note(message, quiet)
     if result.lossless:
         note(f"{image} has {result.input_colors} colours, no more than K={k}: kept them exactly", quiet)
     if as_json:
@@ -196,7 +208,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, option
 
 
 @cli.command("elbow")
-@click.argument("image", type=click.Path(path_type=Path))
+@click.argument("image", type=click.Path(path_type=Path, readable=False))
 @click.option("--k-min", type=click.IntRange(1, MAX_COLORS), default=1, show_default=True,
               help="Smallest K of the sweep.")
 @click.option("--k-max", type=click.IntRange(1, MAX_COLORS), default=16, show_default=True,
@@ -206,8 +218,9 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, option
               help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
 @click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
 @kmeans_options(fast=False)
+@max_pixels_option
 @output_options
-def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, force, quiet, as_json):
+def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_pixels, force, quiet, as_json):
     """Sweep K over one image and suggest the K at the elbow of the distortion curve.
 
     Writes elbow.csv, elbow.json and elbow.png (and previews.png) into the
@@ -223,7 +236,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, forc
     out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
     with progress_bar("elbow", quiet) as (on_progress, _):
         report = elbow.run(image, ks, options, out_dir=out_dir, previews=previews, force=force,
-                           on_progress=on_progress)
+                           max_pixels=max_pixels, on_progress=on_progress)
     for message in report.notes:
         note(message, quiet)
     if as_json:
@@ -243,7 +256,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, forc
 
 
 @cli.command("batch")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS), required=True,
               help=f"Number of colours, 1-{MAX_COLORS}.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True,
@@ -260,9 +273,10 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, forc
               help="Palette file written beside each output, or none.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
 @kmeans_options()
+@max_pixels_option
 @output_options
 def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, scheduler, palette_format,
-                  dry_run, options, force, quiet, as_json):
+                  dry_run, options, max_pixels, force, quiet, as_json):
     """Quantize every image in folders or files INPUTS into OUT_DIR.
 
     The input tree is mirrored (photos/a/b.jpg -> OUT/a/b.png, with OUT/a/b.gpl).
@@ -283,16 +297,20 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler goes with --executor dask")
     work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
-                      palette_format=palette_format, force=force, options=options)
+                      palette_format=palette_format, force=force, options=options, max_pixels=max_pixels)
     for record in work.problems:
         click.echo(f"quantize: {record.input}: {record.error}", err=True)
     for record in work.loops:
         note(f"{record.input}: {record.error}", quiet)
+    stale = [record for record in work.existing if record.error]
+    if stale:
+        others = f" (and {len(stale) - 1} more like it)" if len(stale) > 1 else ""
+        note(f"skipped {stale[0].output}: {stale[0].error}{others}", quiet)
     if dry_run:
         for job in work.jobs:
             click.echo(f"would quantize {job.source} -> {job.output}")
         for record in work.existing:
-            click.echo(f"would skip {record.input} ({record.output} exists)")
+            click.echo(f"would skip {record.input} ({record.output} {record.error or 'exists'})")
         if work.problems:
             raise click.exceptions.Exit(1)
         return

@@ -17,7 +17,11 @@ power law ``D ~ K^-a`` of quantization theory.  A real elbow is a K where the
 curve falls steeply before and flattens after.  For each inner K we compare the
 log-log slope of the step into K with the mean log-log slope from K to the
 last K; the knee is the K with the largest ratio, and it is "clear" when that
-ratio is at least ``CLEAR_RATIO``.  (The chord method, the point farthest from
+ratio is at least ``CLEAR_RATIO``.  Whether a curve flattens after K can only
+be judged on enough curve after it: a K is a candidate only when the sweep
+goes on to at least twice K (with the default K = 1..16, a knee up to 8), so
+the last steps of a sweep, whose "after" slope rests on one or two noisy
+points, are never called clear.  (The chord method, the point farthest from
 the line between the ends of the normalised curve, finds a knee on every convex
 curve, power laws included, so it cannot say "no clear elbow".)
 """
@@ -32,15 +36,15 @@ import numpy as np
 
 from .errors import OutputExistsError
 from .histogram import Histogram, color_histogram
-from .imageio import check_targets, read_image
+from .imageio import MAX_PIXELS, check_targets, check_writable, read_image
 from .kmeans import kmeans, nearest_centroid
 from .pipeline import KMeansOptions, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
 from .remap import ColorSet, nearest_palette
 
 CLEAR_RATIO = 4.0
-METHOD = (f"largest ratio of the log-log slope into K to the mean log-log slope after K; "
-          f"clear when >= {CLEAR_RATIO:g}")
+METHOD = (f"largest ratio of the log-log slope into K to the mean log-log slope after K, "
+          f"for K up to half the largest K swept; clear when >= {CLEAR_RATIO:g}")
 REPORT_FILES = ("elbow.csv", "elbow.json", "elbow.png")
 PREVIEWS = "previews.png"
 
@@ -123,14 +127,16 @@ def report_files(out_dir, previews: bool) -> list[Path]:
 
 
 def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, previews: bool = False,
-        force: bool = False, on_progress: ProgressCallback | None = None) -> ElbowReport:
+        force: bool = False, max_pixels: int | None = MAX_PIXELS,
+        on_progress: ProgressCallback | None = None) -> ElbowReport:
     """The elbow of one image file: read it, sweep K, find the knee, write the report.
 
     ``ks`` ascending, each 1-256 (validated by the caller); K above the
     image's number of colours is swept as that number, with a note.  With
     ``out_dir``, elbow.csv, elbow.json and elbow.png (and previews.png with
     ``previews``) are written there; they are checked before any work (an
-    existing file is an error unless ``force``).
+    existing file is an error unless ``force``), and the folder is made and
+    tried for writing before the sweep.
     """
     files = report_files(out_dir, previews) if out_dir is not None else []
     if out_dir is not None:
@@ -138,7 +144,9 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
         if out_dir.exists() and not out_dir.is_dir():
             raise OutputExistsError(f"{out_dir}: exists and is not a folder")
         check_targets(files if out_dir.is_dir() else [out_dir], inputs=[image_path], force=force)
-    rgb = read_image(image_path)[:, :, :3]
+    rgb = read_image(image_path, max_pixels=max_pixels)[:, :, :3]
+    if out_dir is not None:
+        check_writable(out_dir)  # before the work, not after it
     hist = color_histogram(rgb)
     n_colors, notes = len(hist.colors), []
     if ks[-1] > n_colors:
@@ -152,7 +160,6 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
         from .report import write_elbow_report  # matplotlib only when drawing
 
         thumbs = thumbnails(rgb, [p.palette for p in points]) if previews else None
-        out_dir.mkdir(exist_ok=True)
         write_elbow_report(files, report, thumbs)
     return report
 
@@ -222,8 +229,9 @@ def suggest_k(ks, distortions) -> tuple[int | None, float]:
     """The K at the knee and its strength, or ``(None, strength)`` without a clear one.
 
     Strength at an inner K: the log-log slope of the step into K divided by the
-    mean log-log slope from K to the last K (see the module's docstring).
-    Needs at least three K with positive distortion.
+    mean log-log slope from K to the last K (see the module's docstring).  Only
+    K up to half the last K are candidates.  Needs at least three K with
+    positive distortion.
     """
     ks = np.asarray(ks, dtype=np.float64)
     d = np.asarray(distortions, dtype=np.float64)
@@ -233,6 +241,8 @@ def suggest_k(ks, distortions) -> tuple[int | None, float]:
         return None, 0.0
     best_k, best = None, 0.0
     for j in range(1, len(x) - 1):
+        if 2 * ks[keep][j] > ks[keep][-1]:  # not enough curve after K to judge it
+            break
         before = (y[j - 1] - y[j]) / (x[j] - x[j - 1])
         after = (y[j] - y[-1]) / (x[-1] - x[j])
         strength = np.inf if after <= 0 < before else before / after

@@ -5,19 +5,24 @@ The main command and every batch job use :func:`quantize_file`.
 """
 from __future__ import annotations
 
+import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import __version__
 from .errors import ParameterError
-from .imageio import check_output_suffix, check_targets, read_image, write_quantized
-from .palette import check_palette_suffix, palette_entries, write_palette
+from .imageio import MAX_PIXELS, check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .palette import check_palette_suffix, encode_palette, palette_entries
+from .png import read_text
 from .pipeline import KMeansOptions, quantize_image
 from .progress import ProgressCallback
 
 TRACE_SUFFIXES = (".csv", ".png")
+
+
+PNG_KEYWORD = "quantize"  # tEXt keyword of the parameters a PNG was made with
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,9 @@ class FileResult:
     """What quantizing one file gave (the main command's ``--json`` summary).
 
     ``psnr_db`` is None when the output is exact; ``palette`` holds one dict
-    per colour (``hex``, ``rgb``, ``count``, ``share``), most used first.
+    per colour (``hex``, ``rgb``, ``count``, ``share``), most used first;
+    ``parameters`` what made the output (see :func:`parameters`); ``notes``
+    remarks for the user (e.g. only the first frame of an animation was used).
     """
 
     input: str
@@ -43,6 +50,8 @@ class FileResult:
     bytes_in: int
     bytes_out: int
     palette: tuple[dict, ...]
+    parameters: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def lossless(self) -> bool:
@@ -53,18 +62,37 @@ class FileResult:
         return asdict(self)
 
 
+def parameters(k: int, options: KMeansOptions) -> dict:
+    """The parameters that decide an output's pixels, as recorded in the
+    batch manifest and in the PNG itself (tEXt chunk ``quantize``)."""
+    return {"k": int(k), **asdict(options)}
+
+
+def recorded_parameters(path) -> dict | None:
+    """The parameters a PNG written by quantize records, or None (no such
+    record, not a PNG, unreadable)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1 << 16)
+        return json.loads(read_text(head)[PNG_KEYWORD])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
-                  options: KMeansOptions | None = None, force: bool = False,
-                  on_progress: ProgressCallback | None = None) -> FileResult:
+                  options: KMeansOptions | None = None, max_pixels: int | None = MAX_PIXELS,
+                  force: bool = False, on_progress: ProgressCallback | None = None) -> FileResult:
     """Quantize the image file ``source`` to ``k`` colours and write ``output``
     (and ``palette_path``, ``trace_path`` when given).
 
     Every output is checked before any work: a known format, not the input,
-    not named twice, its folder present, and not existing unless ``force``.
-    Each file is written atomically.  Raises a :class:`QuantizeError` naming
-    the file and the cause.
+    not named twice, and not existing unless ``force``.  The outputs are
+    written together (see :func:`quantize.imageio.write_together`): all of
+    them or none, their folder made when missing.  Raises a
+    :class:`QuantizeError` naming the file and the cause.
     """
     started = time.perf_counter()
+    options = options or KMeansOptions()
     output = Path(output)
     check_output_suffix(output)
     if palette_path is not None:
@@ -72,14 +100,19 @@ def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
     if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
         raise ParameterError(f"{trace_path}: a trace is written as .csv or .png")
     check_targets([p for p in (output, palette_path, trace_path) if p], inputs=[source], force=force)
-    result = quantize_image(read_image(source), k, options, on_progress=on_progress)
-    bytes_out = write_quantized(output, result.indices, result.palette, result.alpha)
+    image = read_image_file(source, max_pixels=max_pixels)
+    notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
+    result = quantize_image(image.pixels, k, options, on_progress=on_progress)
+    made_with = parameters(k, options)
+    text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
+    files = [(output, encode_quantized(output.suffix, result.indices, result.palette, result.alpha, text))]
     if palette_path is not None:
-        write_palette(palette_path, result.palette, result.counts, name=output.stem)
+        files.append((palette_path, encode_palette(palette_path, result.palette, result.counts, name=output.stem)))
     if trace_path is not None:
-        from .report import write_trace  # matplotlib only when asked for
+        from .report import render_trace  # matplotlib only when asked for
 
-        write_trace(trace_path, result.history)
+        files.append((trace_path, render_trace(trace_path, result.history)))
+    write_together(files)
     return FileResult(
         input=str(source),
         output=str(output),
@@ -93,7 +126,9 @@ def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
         iterations=result.n_iter,
         converged=bool(result.converged),
         seconds=time.perf_counter() - started,
-        bytes_in=os.path.getsize(source),
-        bytes_out=bytes_out,
+        bytes_in=image.size,
+        bytes_out=len(files[0][1]),
         palette=tuple(palette_entries(result.palette, result.counts)),
+        parameters=made_with,
+        notes=notes,
     )

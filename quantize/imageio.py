@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import struct
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -18,17 +22,41 @@ import numpy as np
 from . import png
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
 
-READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 WRITE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
+MAX_PIXELS = 180_000_000  # the default pixel limit (Pillow's hard limit)
 
 
-def read_image(path) -> np.ndarray:
+@dataclass(frozen=True)
+class ImageFile:
+    """A decoded image file.
+
+    Attributes
+    ----------
+    pixels : (h, w, 3) RGB or (h, w, 4) RGBA uint8
+    frames : int
+        Frames (GIF) or pages (TIFF) in the file; only the first is decoded.
+    size : int
+        Bytes of the file.
+    """
+
+    pixels: np.ndarray
+    frames: int
+    size: int
+
+
+def read_image(path, *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Read an image file as ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``.
 
-    Grey images come back as RGB with three equal channels; 16-bit images are
-    scaled to 8 bits.  Raises :class:`ImageReadError` naming the file and cause.
+    See :func:`decode_image`.  Raises :class:`ImageReadError` naming the file
+    and the cause.
     """
+    return read_image_file(path, max_pixels=max_pixels).pixels
+
+
+def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS) -> ImageFile:
+    """Read and decode an image file: :func:`decode_image` plus the frame count."""
     path = Path(path)
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -38,29 +66,210 @@ def read_image(path) -> np.ndarray:
         raise ImageReadError(f"{path}: is a folder, not an image") from None
     except OSError as error:
         raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
+    frames = frame_count(data)
+    pixels = decode_image(data, path, max_pixels=max_pixels)
+    return ImageFile(pixels, frames, int(data.size))
+
+
+def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """Decode the bytes of an image file to ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``.
+
+    Grey images come back as RGB with three equal channels; 16-bit images are
+    scaled to 8 bits, floating-point ones are taken as 0..1 (values outside are
+    clipped); of a GIF or multi-page TIFF only the first frame is decoded.  An
+    image of more than ``max_pixels`` pixels (None: no limit) is refused from
+    its header, before it is decoded, where the format says its size up front
+    (PNG, JPEG, GIF, BMP, WebP, TIFF), and after decoding otherwise.  The
+    decoders' own messages (libpng's, libjpeg's) are kept off stderr.
+    Raises :class:`ImageReadError` naming ``name`` and the cause.
+    """
+    data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
-        raise ImageReadError(f"{path}: empty file")
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        image = None
-    del data  # the encoded file: free it before the work on pixels
-    if image is None:
-        raise ImageReadError(f"{path}: not an image OpenCV can read (corrupt or unsupported format)")
+        raise ImageReadError(f"{name}: empty file")
+    size = header_size(data[:HEADER_BYTES].tobytes())
+    if size is not None:
+        _check_pixels(name, *size, max_pixels)
+    with _quiet_stderr():
+        try:
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        except cv2.error:
+            image = None
+    if image is None or image.size == 0:
+        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt or unsupported format)")
+    _check_pixels(name, image.shape[1], image.shape[0], max_pixels)
     if image.dtype == np.uint16:
         image = np.round(image / 257.0).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        image = np.rint(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
     elif image.dtype != np.uint8:
-        raise ImageReadError(f"{path}: unsupported pixel type {image.dtype} (8- or 16-bit images only)")
+        raise ImageReadError(f"{name}: unsupported pixel type {image.dtype} (8-, 16-bit or float images only)")
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
     channels = image.shape[2]
     if channels == 1:
         return np.repeat(image, 3, axis=2)
+    if channels == 2:  # grey and alpha
+        return np.dstack([image[:, :, :1].repeat(3, axis=2), image[:, :, 1:]])
     if channels == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # in place
     if channels == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image)
-    raise ImageReadError(f"{path}: unsupported number of channels ({channels})")
+    raise ImageReadError(f"{name}: unsupported number of channels ({channels})")
+
+
+def _check_pixels(name, width: int, height: int, max_pixels: int | None) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageReadError(
+            f"{name}: {width}x{height} is {width * height / 1e6:.1f} MP, above the limit of "
+            f"{max_pixels / 1e6:g} MP (--max-pixels)"
+        )
+
+
+@contextmanager
+def _quiet_stderr():
+    """Send what C libraries write to file descriptor 2 to the null device for a while."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+HEADER_BYTES = 1 << 16  # bytes read to find the size (JPEG may have large metadata first)
+
+
+def header_size(head: bytes) -> tuple[int, int] | None:
+    r"""``(width, height)`` as the file's header declares it, or None when the
+    format is not one we parse or the header is cut short.
+
+    >>> header_size(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x00\x80")
+    (256, 128)
+    """
+    try:
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+            return struct.unpack(">II", head[16:24])
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return struct.unpack("<HH", head[6:10])
+        if head[:2] == b"BM":
+            if struct.unpack("<I", head[14:18])[0] == 12:
+                return struct.unpack("<HH", head[18:22])
+            width, height = struct.unpack("<ii", head[18:26])
+            return abs(width), abs(height)
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return _webp_size(head)
+        if head[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(head)
+        if head[:2] == b"\xff\xd8":
+            return _jpeg_size(head)
+    except struct.error:  # cut short
+        return None
+    return None
+
+
+def _webp_size(head: bytes):
+    kind = head[12:16]
+    if kind == b"VP8 ":
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if kind == b"VP8L":
+        bits = struct.unpack("<I", head[21:25])[0]
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if kind == b"VP8X":
+        width = int.from_bytes(head[24:27], "little") + 1
+        height = int.from_bytes(head[27:30], "little") + 1
+        return width, height
+    return None
+
+
+def _tiff_size(head: bytes):
+    order = "<" if head[:2] == b"II" else ">"
+    offset = struct.unpack(order + "I", head[4:8])[0]
+    (count,) = struct.unpack(order + "H", head[offset:offset + 2])
+    found = {}
+    for i in range(count):
+        tag, kind, _, value = struct.unpack(order + "HHII", head[offset + 2 + 12 * i: offset + 14 + 12 * i])
+        if tag in (256, 257):
+            found[tag] = value >> 16 if kind == 3 and order == ">" else value & 0xFFFF if kind == 3 else value
+    return (found[256], found[257]) if len(found) == 2 else None
+
+
+def _jpeg_size(head: bytes):
+    pos = 2
+    while pos + 4 <= len(head):
+        if head[pos] != 0xFF:
+            return None
+        marker = head[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", head[pos + 2:pos + 4])
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            height, width = struct.unpack(">HH", head[pos + 5:pos + 9])
+            return width, height
+        if marker == 0xDA:  # start of scan: no frame header before it
+            return None
+        pos += 2 + length
+    return None
+
+
+def frame_count(data) -> int:
+    """Frames of a GIF or pages of a TIFF (1 for any other file, or when the
+    structure cannot be followed)."""
+    head = bytes(data[:6])
+    try:
+        if head in (b"GIF87a", b"GIF89a"):
+            return max(1, _gif_frames(memoryview(data).cast("B") if not isinstance(data, bytes) else data))
+        if head[:4] in (b"II*\x00", b"MM\x00*"):
+            return max(1, _tiff_pages(bytes(data)))
+    except (IndexError, struct.error):
+        return 1
+    return 1
+
+
+def _gif_frames(data) -> int:
+    pos, frames = 13, 0
+    if data[10] & 0x80:  # global colour table
+        pos += 3 << ((data[10] & 7) + 1)
+    while pos < len(data):
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x2C:  # image descriptor
+            frames += 1
+            flags = data[pos + 9]
+            pos += 10
+            if flags & 0x80:  # local colour table
+                pos += 3 << ((flags & 7) + 1)
+            pos += 1  # LZW minimum code size
+        elif block == 0x21:  # extension
+            pos += 2
+        else:
+            break
+        while data[pos]:  # sub-blocks
+            pos += data[pos] + 1
+        pos += 1
+    return frames
+
+
+def _tiff_pages(data: bytes) -> int:
+    order = "<" if data[:2] == b"II" else ">"
+    offset, pages, seen = struct.unpack(order + "I", data[4:8])[0], 0, set()
+    while offset and offset not in seen and pages < 10_000:
+        seen.add(offset)
+        (count,) = struct.unpack(order + "H", data[offset:offset + 2])
+        (offset,) = struct.unpack(order + "I", data[offset + 2 + 12 * count:offset + 6 + 12 * count])
+        pages += 1
+    return pages
 
 
 def set_threads(count: int) -> None:
@@ -70,10 +279,9 @@ def set_threads(count: int) -> None:
 
 def check_targets(targets, inputs, force: bool) -> None:
     """Refuse to write over an input, twice to one file, or over an existing
-    file without ``force``; every target's folder must exist.
+    file without ``force``.
 
-    Raises :class:`OutputExistsError` (or :class:`ImageWriteError` for a
-    missing folder) naming the file.
+    Raises :class:`OutputExistsError` naming the file.
     """
     seen = set()
     for target in targets:
@@ -86,8 +294,21 @@ def check_targets(targets, inputs, force: bool) -> None:
         seen.add(resolved)
         if not force and os.path.lexists(target):
             raise OutputExistsError(f"{target}: exists; use --force to overwrite it")
-        if not os.path.isdir(os.path.dirname(resolved)):
-            raise ImageWriteError(f"{target}: folder {Path(target).parent} does not exist")
+
+
+def check_writable(folder) -> None:
+    """Make ``folder`` if missing and try writing a file in it: raise
+    :class:`ImageWriteError` naming it and the cause when that fails."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".quantize-", suffix=".part", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except FileExistsError:
+        raise ImageWriteError(f"{folder}: cannot make the folder: a file is in the way") from None
+    except OSError as error:
+        raise ImageWriteError(f"{folder}: cannot write there: {error.strerror or error}") from None
 
 
 def check_output_suffix(path) -> None:
@@ -98,16 +319,18 @@ def check_output_suffix(path) -> None:
         )
 
 
-def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, alpha=None) -> bytes:
+def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, alpha=None,
+                     text: dict | None = None) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
     ``indices (h, w) uint8`` into ``palette (m, 3) uint8``; ``alpha (h, w) uint8``
-    or None.  A PNG without alpha is written as a palette PNG; anything else as
-    OpenCV writes the true-colour (or RGBA) picture.
+    or None.  A PNG without alpha is written as a palette PNG, with ``text``
+    (keyword: value) in tEXt chunks; anything else as OpenCV writes the
+    true-colour (or RGBA) picture.
     """
     suffix = suffix.lower()
     if suffix == ".png" and alpha is None:
-        return png.encode_indexed(indices, palette)
+        return png.encode_indexed(indices, palette, text)
     rgb = palette[indices]
     if alpha is not None and suffix in _ALPHA_SUFFIXES:
         pixels = cv2.cvtColor(np.dstack([rgb, alpha]), cv2.COLOR_RGBA2BGRA)
@@ -134,22 +357,51 @@ def atomic_write(path, data: bytes) -> None:
     Raises :class:`ImageWriteError` naming the file and cause; on failure no
     temporary file is left behind.
     """
-    path = Path(path)
-    temp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+    write_together([(path, data)])
+
+
+def write_together(files) -> None:
+    """Write several files as a unit: ``files`` is ``[(path, data), ...]``.
+
+    Each file's folder is made if missing; every file is first written whole
+    to a temporary file beside its target (``.NAME.xxxxxxxx.part``, the name
+    cut short so that a long target name still fits), and only when all of
+    them are written are they moved into place with ``os.replace``.  When any
+    write fails (disk full, no permission), none of the targets is touched
+    and no temporary file is left.  Raises :class:`ImageWriteError` naming the
+    file and the cause.
+    """
+    temps = []
     try:
-        # Mode 0o666 less the umask, which the system applies: the usual mode of a new file.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as error:
-        raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temp, path)
-    except BaseException as error:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+        for path, data in files:
+            path = Path(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                raise ImageWriteError(f"{path}: cannot make its folder: {path.parent} is a file") from None
+            except OSError as error:
+                raise ImageWriteError(f"{path}: cannot make its folder: {error.strerror or error}") from None
+            temp = path.parent / f".{path.name[:40]}.{secrets.token_hex(4)}.part"
+            try:
+                # Mode 0o666 less the umask, which the system applies: the usual mode of a new file.
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            except OSError as error:
+                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+            temps.append((temp, path))
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+            except OSError as error:
+                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+        for temp, path in temps:
+            try:
+                os.replace(temp, path)
+            except OSError as error:
+                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+    except BaseException:
+        for temp, _ in temps:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
         raise

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ImageReadError, ParameterError
-from .imageio import atomic_write, write_quantized
+from .imageio import atomic_write, encode_quantized
 
 FORMATS = (".gpl", ".json", ".txt", ".hex", ".png")
 SWATCH_SIZE = 32  # pixels per colour square
@@ -44,12 +44,16 @@ def check_palette_suffix(path) -> None:
 
 def write_palette(path, palette: np.ndarray, counts: np.ndarray, name: str = "quantize") -> None:
     """Write ``palette (m, 3) uint8`` with pixel ``counts (m,)`` in the format of ``path``."""
+    atomic_write(path, encode_palette(path, palette, counts, name))
+
+
+def encode_palette(path, palette: np.ndarray, counts: np.ndarray, name: str = "quantize") -> bytes:
+    """The bytes of a palette file in the format of ``path``'s extension."""
     path = Path(path)
     check_palette_suffix(path)
     suffix = path.suffix.lower()
     if suffix == ".png":
-        write_quantized(path, swatch_indices(len(palette)), palette)
-        return
+        return encode_quantized(".png", swatch_indices(len(palette)), palette)
     entries = palette_entries(palette, counts)
     if suffix == ".gpl":
         lines = ["GIMP Palette", f"Name: {name}", f"Columns: {min(len(palette), SWATCH_COLUMNS)}", "#"]
@@ -62,7 +66,7 @@ def write_palette(path, palette: np.ndarray, counts: np.ndarray, name: str = "qu
         text = json.dumps({"name": name, "colors": entries}, indent=2) + "\n"
     else:
         text = "".join(e["hex"] + "\n" for e in entries)
-    atomic_write(path, text.encode("utf-8"))
+    return text.encode("utf-8")
 
 
 def swatch_indices(n_colors: int) -> np.ndarray:

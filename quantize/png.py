@@ -79,8 +79,9 @@ def deflate(data: bytes, level: int) -> bytes:
     return bytes([0x78, flags]) + b"".join(body) + struct.pack(">I", zlib.adler32(data))
 
 
-def encode_indexed(indices: np.ndarray, palette: np.ndarray) -> bytes:
-    """PNG bytes of ``indices (h, w) uint8`` into ``palette (m, 3) uint8``, m <= 256."""
+def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None = None) -> bytes:
+    """PNG bytes of ``indices (h, w) uint8`` into ``palette (m, 3) uint8``, m <= 256,
+    with ``text`` (keyword: Latin-1 value) in tEXt chunks before the image data."""
     h, w = indices.shape
     depth = bit_depth(len(palette))
     rows = _pack_rows(indices, depth)
@@ -93,7 +94,30 @@ def encode_indexed(indices: np.ndarray, palette: np.ndarray) -> bytes:
             _SIGNATURE,
             _chunk(b"IHDR", header),
             _chunk(b"PLTE", np.ascontiguousarray(palette, dtype=np.uint8).tobytes()),
+            *(_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+              for key, value in (text or {}).items()),
             _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
             _chunk(b"IEND", b""),
         ]
     )
+
+
+def read_text(data: bytes) -> dict:
+    """The tEXt chunks before the image data of PNG bytes, as ``{keyword: value}``
+    (empty for anything that is not a PNG or is cut short).
+
+    >>> read_text(encode_indexed(np.zeros((1, 1), np.uint8), np.zeros((1, 3), np.uint8), {"a": "b"}))
+    {'a': 'b'}
+    """
+    found, pos = {}, len(_SIGNATURE)
+    if not data.startswith(_SIGNATURE):
+        return found
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind in (b"IDAT", b"IEND"):
+            break
+        if kind == b"tEXt":
+            key, _, value = data[pos + 8:pos + 8 + length].partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    return found

@@ -44,9 +44,13 @@ def write_json(path, data: dict) -> None:
 
 
 def _save(figure, path) -> None:
+    atomic_write(path, _render(figure))
+
+
+def _render(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    atomic_write(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _figure(width: float, height: float):
@@ -93,6 +97,11 @@ def plot_previews(path, thumbnails, labels) -> None:
 
 
 def write_trace(path, history: np.ndarray) -> None:
+    """Write :func:`render_trace` to ``path``."""
+    atomic_write(path, render_trace(path, history))
+
+
+def render_trace(path, history: np.ndarray) -> bytes:
     """Distortion after every iteration: CSV, or a plot when ``path`` ends in .png."""
     if str(path).lower().endswith(".png"):
         figure = _figure(7, 4.5)
@@ -102,7 +111,6 @@ def write_trace(path, history: np.ndarray) -> None:
         axes.set_ylabel("distortion (mean squared distance to centroid)")
         axes.set_title("k-means trace: the distortion must only go down")
         axes.grid(True, alpha=0.3)
-        _save(figure, path)
-        return
+        return _render(figure)
     lines = ["iteration,distortion"] + [f"{i},{d!r}" for i, d in enumerate(map(float, history))]
-    atomic_write(path, ("\n".join(lines) + "\n").encode())
+    return ("\n".join(lines) + "\n").encode()

@@ -149,10 +149,12 @@ def test_two_inputs_for_one_output(tmp_path, samples):
 
 
 def test_output_folder_cannot_be_the_input_folder(tree):
+    """Refused before anything is written, with the exit code of an output clash (3)."""
+    before = sorted(tree.rglob("*"))
     result = run(tree, "-k", 4, "-o", tree)
-    assert result.exit_code == 1
-    assert f"quantize: {tree}: is the output folder; name another with -o" in result.stderr
-    assert not list(tree.glob("*.png"))
+    assert result.exit_code == 3
+    assert result.stderr == f"quantize: {tree}: is an input folder; name another output folder with -o\n"
+    assert sorted(tree.rglob("*")) == before  # no manifest, no output
 
 
 def test_usage_errors():
@@ -262,7 +264,7 @@ def test_pool_workers_use_one_thread_each():
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=batch.init_worker) as pool:
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=batch.init_worker, initargs=(os.getpid(),)) as pool:
         blas, opencv, deflate = pool.submit(worker_threads).result()
     assert blas and set(blas) == {1} and opencv == 1 and deflate == 1
     assert worker_threads()[2] is None  # this process is untouched
@@ -284,6 +286,7 @@ def test_progress_never_goes_back_and_can_cancel(tree, tmp_path):
 def test_manifest_rows_are_the_records(tree, tmp_path):
     assert run(tree, "-k", 4, "-o", tmp_path / "out", "--jobs", 1).exit_code == 0
     rows = list(manifest(tmp_path / "out").values())
-    fields = ["input", "output", "status", "k", "distortion", "psnr_db", "bytes_in", "bytes_out", "error", "seconds"]
+    fields = ["input", "output", "status", "k", "distortion", "psnr_db", "bytes_in", "bytes_out", "error", "seconds",
+              "parameters"]
     assert all(list(row) == fields for row in rows)
     assert all(isinstance(row["seconds"], float) and row["error"] is None for row in rows)

@@ -151,7 +151,8 @@ def test_rgba_keeps_alpha(samples, tmp_path):
     [
         (["missing.png", "-k", "4"], 1, "quantize: {tmp}/missing.png: no such file\n"),
         (["corrupt.png", "-k", "4"], 1, "quantize: {tmp}/corrupt.png: not an image OpenCV can read (corrupt or unsupported format)\n"),
-        (["good.png", "-k", "4", "-o", "{tmp}/nofolder/x.png"], 1, "quantize: {tmp}/nofolder/x.png: folder {tmp}/nofolder does not exist\n"),
+        (["good.png", "-k", "4", "-o", "{tmp}/good.png/x.png"], 1, "quantize: {tmp}/good.png/x.png: cannot make its folder: {tmp}/good.png is a file\n"),
+        (["good.png", "-k", "4", "--seed", "-5"], 2, "quantize: error: Invalid value for '--seed': -5 is not in the range x>=0. (see 'quantize image --help')\n"),
         (["good.png", "-k", "0"], 2, "quantize: error: Invalid value for '-k' / '--colors': 0 is not in the range 1<=x<=256. (see 'quantize image --help')\n"),
         (["good.png", "-k", "257"], 2, "quantize: error: Invalid value for '-k' / '--colors': 257 is not in the range 1<=x<=256. (see 'quantize image --help')\n"),
         (["good.png"], 2, "quantize: error: Missing option '-k' / '--colors'. (see 'quantize image --help')\n"),
