@@ -102,6 +102,8 @@ def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
     check_targets([p for p in (output, palette_path, trace_path) if p], inputs=[source], force=force)
     image = read_image_file(source, max_pixels=max_pixels)
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
+    if image.cut_short:
+        notes += (f"{source} is cut short: quantized what it holds",)
     result = quantize_image(image.pixels, k, options, on_progress=on_progress)
     made_with = parameters(k, options)
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}

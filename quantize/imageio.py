@@ -39,11 +39,15 @@ class ImageFile:
         Frames (GIF) or pages (TIFF) in the file; only the first is decoded.
     size : int
         Bytes of the file.
+    cut_short : bool
+        True when the file lacked its end (a JPEG or PNG cut short) and was
+        decoded as far as it goes.
     """
 
     pixels: np.ndarray
     frames: int
     size: int
+    cut_short: bool = False
 
 
 def read_image(path, *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
@@ -67,8 +71,8 @@ def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS) -> ImageFile:
     except OSError as error:
         raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
     frames = frame_count(data)
-    pixels = decode_image(data, path, max_pixels=max_pixels)
-    return ImageFile(pixels, frames, int(data.size))
+    pixels, cut_short = _decode(data, path, max_pixels)
+    return ImageFile(pixels, frames, int(data.size), cut_short)
 
 
 def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
@@ -80,20 +84,30 @@ def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -
     image of more than ``max_pixels`` pixels (None: no limit) is refused from
     its header, before it is decoded, where the format says its size up front
     (PNG, JPEG, GIF, BMP, WebP, TIFF), and after decoding otherwise.  The
-    decoders' own messages (libpng's, libjpeg's) are kept off stderr.
-    Raises :class:`ImageReadError` naming ``name`` and the cause.
+    decoders' own messages (libpng's, libjpeg's) are kept off stderr.  A JPEG
+    or PNG cut short is decoded as far as it goes, as image viewers show it
+    (the rest of a JPEG grey).  Raises :class:`ImageReadError` naming
+    ``name`` and the cause.
     """
+    return _decode(data, name, max_pixels)[0]
+
+
+# What a JPEG or a PNG ends with; a file cut short is given its end and decoded again.
+_ENDS = {b"\xff\xd8": b"\xff\xd9", b"\x89P": b"\0\0\0\0IEND\xaeB`\x82"}
+
+
+def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
+    """:func:`decode_image`, and whether the file was cut short."""
     data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
         raise ImageReadError(f"{name}: empty file")
     size = header_size(data[:HEADER_BYTES].tobytes())
     if size is not None:
         _check_pixels(name, *size, max_pixels)
-    with _quiet_stderr():
-        try:
-            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        except cv2.error:
-            image = None
+    image, cut_short = _imdecode(data), False
+    end = _ENDS.get(data[:2].tobytes())
+    if image is None and end is not None and not data[-len(end):].tobytes() == end:
+        image, cut_short = _imdecode(np.concatenate([data, np.frombuffer(end, np.uint8)])), True
     if image is None or image.size == 0:
         raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt or unsupported format)")
     _check_pixels(name, image.shape[1], image.shape[0], max_pixels)
@@ -104,17 +118,27 @@ def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -
     elif image.dtype != np.uint8:
         raise ImageReadError(f"{name}: unsupported pixel type {image.dtype} (8-, 16-bit or float images only)")
     if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
+        return np.repeat(image[:, :, None], 3, axis=2), cut_short
     channels = image.shape[2]
     if channels == 1:
-        return np.repeat(image, 3, axis=2)
+        return np.repeat(image, 3, axis=2), cut_short
     if channels == 2:  # grey and alpha
-        return np.dstack([image[:, :, :1].repeat(3, axis=2), image[:, :, 1:]])
+        return np.dstack([image[:, :, :1].repeat(3, axis=2), image[:, :, 1:]]), cut_short
     if channels == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # in place
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image), cut_short  # in place
     if channels == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image)
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image), cut_short
     raise ImageReadError(f"{name}: unsupported number of channels ({channels})")
+
+
+def _imdecode(data: np.ndarray) -> np.ndarray | None:
+    """``cv2.imdecode`` keeping every channel and bit depth, its C libraries quiet;
+    None when it cannot decode."""
+    with _quiet_stderr():
+        try:
+            return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        except cv2.error:
+            return None
 
 
 def _check_pixels(name, width: int, height: int, max_pixels: int | None) -> None:
