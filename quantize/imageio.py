@@ -101,9 +101,15 @@ def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
     data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
         raise ImageReadError(f"{name}: empty file")
-    size = header_size(data[:HEADER_BYTES].tobytes())
+    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    head = data.tobytes() if is_jpeg else data[:HEADER_BYTES].tobytes()  # a JPEG's size may come late
+    size = header_size(head)
     if size is not None:
         _check_pixels(name, *size, max_pixels)
+    elif is_jpeg:  # libjpeg needs a frame header too: without one there is nothing to decode
+        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt JPEG: no frame header)")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        _check_png_chunks(name, data)
     image, cut_short = _imdecode(data), False
     end = _ENDS.get(data[:2].tobytes())
     if image is None and end is not None and not data[-len(end):].tobytes() == end:
@@ -139,6 +145,26 @@ def _imdecode(data: np.ndarray) -> np.ndarray | None:
             return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         except cv2.error:
             return None
+
+
+# A PNG chunk may claim this many bytes beyond the end of the file (a file cut short
+# inside its last chunk); the decoder allocates what a chunk claims.
+PNG_CHUNK_SLACK = 16 << 20
+
+
+def _check_png_chunks(name, data: np.ndarray) -> None:
+    """Refuse a PNG whose chunk claims far more bytes than the file holds, before
+    the decoder allocates them.  Walks the chunk headers only."""
+    pos, size = 8, int(data.size)
+    while pos + 8 <= size:
+        length = int.from_bytes(data[pos:pos + 4].tobytes(), "big")
+        if length > size - pos - 12 + PNG_CHUNK_SLACK:
+            raise ImageReadError(
+                f"{name}: not an image OpenCV can read (corrupt PNG: a chunk claims {length:,} bytes, "
+                f"the file has {size - pos:,} left)")
+        if data[pos + 4:pos + 8].tobytes() == b"IEND":
+            return
+        pos += 12 + length
 
 
 def _check_pixels(name, width: int, height: int, max_pixels: int | None) -> None:
@@ -227,8 +253,11 @@ def _tiff_size(head: bytes):
 def _jpeg_size(head: bytes):
     pos = 2
     while pos + 4 <= len(head):
-        if head[pos] != 0xFF:
-            return None
+        if head[pos] != 0xFF:  # a stray byte: libjpeg skips to the next marker, and so do we
+            pos = head.find(b"\xff", pos)
+            if pos < 0:
+                return None
+            continue
         marker = head[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
