@@ -121,17 +121,24 @@ def _alive(pid):
     return state != "Z"
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
-def test_kill_9_takes_the_workers_along(tmp_path, samples):
+def start_batch(tmp_path, samples, finished, **popen):
+    """A ``quantize batch --jobs 2`` of 24 photos in a subprocess, once ``finished``
+    of them are written: ``(process, output folder)``."""
     source, out = tmp_path / "in", tmp_path / "out"
     source.mkdir()
     for i in range(24):
         shutil.copy(samples / "coffee.jpg", source / f"p{i:02}.jpg")
     proc = subprocess.Popen([sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
-                             "--jobs", "2", "--exact", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--jobs", "2", "--exact", "--quiet"], stdout=subprocess.DEVNULL, **popen)
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 2:
+    while time.time() < deadline and len(list(out.glob("*.gpl"))) < finished:
         time.sleep(0.02)
+    return proc, out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_kill_9_takes_the_workers_along(tmp_path, samples):
+    proc, out = start_batch(tmp_path, samples, 2, stderr=subprocess.DEVNULL)
     workers = {c for c in _children(proc.pid) if "multiprocessing" in Path(f"/proc/{c}/cmdline").read_text()}
     assert len(workers) >= 2, "the pool should be running"
     proc.kill()
@@ -147,16 +154,7 @@ def test_kill_9_takes_the_workers_along(tmp_path, samples):
 
 # 5. After Ctrl-C the manifest lists every file that was written.
 def test_ctrl_c_manifest_lists_every_file_written(tmp_path, samples):
-    source, out = tmp_path / "in", tmp_path / "out"
-    source.mkdir()
-    for i in range(24):
-        shutil.copy(samples / "coffee.jpg", source / f"p{i:02}.jpg")
-    proc = subprocess.Popen([sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
-                             "--jobs", "2", "--exact", "--quiet"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 3:
-        time.sleep(0.02)
+    proc, out = start_batch(tmp_path, samples, 3, stderr=subprocess.PIPE, text=True, start_new_session=True)
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
