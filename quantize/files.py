@@ -107,7 +107,7 @@ def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
     result = quantize_image(image.pixels, k, options, on_progress=on_progress)
     made_with = parameters(k, options)
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    files = [(output, encode_quantized(output.suffix, result.indices, result.palette, result.alpha, text))]
+    files = [(output, encode_quantized(output.suffix, result.indices, result.palette, text))]
     if palette_path is not None:
         files.append((palette_path, encode_palette(palette_path, result.palette, result.counts, name=output.stem)))
     if trace_path is not None:

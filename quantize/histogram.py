@@ -19,9 +19,12 @@ class Histogram:
     Attributes
     ----------
     keys : (n,) uint32
-        The packed keys of the distinct colours, in increasing order.
-    colors : (n, 3) uint8
-        The distinct RGB colours, in the order of their keys.
+        The packed keys of the distinct colours, in increasing order (see
+        :func:`pack`).
+    colors : (n, c) uint8
+        The distinct colours, RGB (c = 3) or RGBA (c = 4), in the order of
+        their keys.  Every fully transparent pixel counts as (0, 0, 0, 0),
+        whatever colour it hides.
     counts : (n,) int64
         Pixels of each colour.
     """
@@ -34,34 +37,85 @@ class Histogram:
     def n_pixels(self) -> int:
         return int(self.counts.sum())
 
+    @property
+    def channels(self) -> int:
+        return self.colors.shape[1]
+
     def pixel_mean(self, values: np.ndarray) -> float:
         """Mean over the image's pixels of a value given per colour, ``(n,)``:
         e.g. the squared distance of each colour to its palette entry gives the
         distortion."""
         return float(self.counts @ values) / self.n_pixels
 
+    def points(self) -> np.ndarray:
+        """The colours where k-means clusters them, ``(n, c) float32``: see
+        :func:`working_points`."""
+        return working_points(self.colors)
 
-def pack(rgb: np.ndarray) -> np.ndarray:
-    """Packed keys, ``(...) uint32``, of an ``(..., 3) uint8`` RGB array."""
-    keys = rgb[..., 0].astype(np.uint32)
-    for channel in (1, 2):  # in place: no 32-bit temporary per channel
+
+def working_points(colors: np.ndarray) -> np.ndarray:
+    """Colours ``(..., c) uint8`` as points of the space k-means works in,
+    ``(..., c) float32``: RGB as it is; RGBA premultiplied, ``(r a/255, g a/255,
+    b a/255, a)``.
+
+    Premultiplied, because what the eye sees of a translucent pixel over a
+    background ``bg`` is ``rgb a/255 + (1 - a/255) bg``: all fully transparent
+    pixels are one point whatever colour they hide, and a difference of colour
+    counts as much as it shows, little on a faint anti-aliased edge, fully
+    where the pixel is opaque.  (Measured on sample_images/badge-rgba.png, this
+    gave a smaller alpha error at K = 4, 16 and 64 than the same colours
+    composited over black and over white, a metric that weighs alpha more.)
+    The map is linear in the colour for a given alpha, and a centroid's alpha is
+    the mean alpha of its pixels.
+    """
+    points = colors.astype(np.float32)
+    if colors.shape[-1] == 4:
+        points[..., :3] *= points[..., 3:] / 255.0
+    return points
+
+
+def from_working_points(points: np.ndarray, channels: int) -> np.ndarray:
+    """The 8-bit colours ``(k, c) uint8`` nearest to points ``(k, c)`` of the
+    working space (for RGBA: un-premultiplied; alpha 0 gives (0, 0, 0, 0))."""
+    points = np.asarray(points, dtype=np.float64)
+    if channels == 4:
+        alpha = np.clip(np.rint(points[:, 3]), 0, 255)
+        rgb = points[:, :3] * (255.0 / np.maximum(alpha, 1e-12))[:, None]
+        rgb[alpha == 0] = 0
+        points = np.column_stack([rgb, alpha])
+    return np.clip(np.rint(points), 0, 255).astype(np.uint8)
+
+
+def pack(pixels: np.ndarray) -> np.ndarray:
+    """Packed keys, ``(...) uint32``, of ``(..., 3)`` RGB or ``(..., 4)`` RGBA uint8.
+
+    RGB: ``r << 16 | g << 8 | b``.  RGBA: ``r << 24 | g << 16 | b << 8 | a``, and 0
+    for every fully transparent pixel.
+    """
+    channels = pixels.shape[-1]
+    keys = pixels[..., 0].astype(np.uint32)
+    for channel in range(1, channels):  # in place: no 32-bit temporary per channel
         keys <<= 8
-        keys |= rgb[..., channel]
+        keys |= pixels[..., channel]
+    if channels == 4:
+        keys[pixels[..., 3] == 0] = 0
     return keys
 
 
-def unpack(keys: np.ndarray) -> np.ndarray:
-    """RGB colours, ``(n, 3) uint8``, of packed keys ``(n,)``."""
+def unpack(keys: np.ndarray, channels: int = 3) -> np.ndarray:
+    """Colours, ``(n, channels) uint8``, of packed keys ``(n,)``."""
     keys = np.asarray(keys, dtype=np.uint32)
-    return np.stack([keys >> 16, (keys >> 8) & 0xFF, keys & 0xFF], axis=-1).astype(np.uint8)
+    shifts = range(8 * (channels - 1), -1, -8)
+    return np.stack([(keys >> shift) & 0xFF for shift in shifts], axis=-1).astype(np.uint8)
 
 
-def color_histogram(rgb: np.ndarray) -> Histogram:
-    """Unique colours and pixel counts of an ``(h, w, 3) uint8`` RGB image."""
-    return key_histogram(pack(rgb))
+def color_histogram(image: np.ndarray) -> Histogram:
+    """Unique colours and pixel counts of an ``(h, w, 3)`` RGB or ``(h, w, 4)``
+    RGBA uint8 image."""
+    return key_histogram(pack(image), image.shape[-1])
 
 
-def key_histogram(keys: np.ndarray) -> Histogram:
+def key_histogram(keys: np.ndarray, channels: int = 3) -> Histogram:
     """Unique colours and pixel counts of packed keys (any shape, uint32).
 
     A sort, not ``np.bincount`` over all 2**24 keys: bincount needs a 64-bit
@@ -69,26 +123,31 @@ def key_histogram(keys: np.ndarray) -> Histogram:
     memory and, cold, more time than sorting a 32-bit copy.
     """
     unique, counts = np.unique(keys.ravel(), return_counts=True)
-    return Histogram(keys=unique, colors=unpack(unique), counts=counts.astype(np.int64))
+    return Histogram(keys=unique, colors=unpack(unique, channels), counts=counts.astype(np.int64))
 
 
 def coarsen(hist: Histogram, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """The colours binned to ``bits`` bits per channel.
 
-    Returns ``points (m, 3) float32``, the pixel-weighted mean colour of each
-    occupied bin, and ``weights (m,) float64``, its pixel count.  Clustering
-    these gives the clusters of the full histogram under the constraint that a
-    bin's colours stay together, at a fraction of the cost.
+    Returns ``points (m, c) float32``, the pixel-weighted mean of each occupied
+    bin in the working space (:func:`working_points`), and ``weights (m,)
+    float64``, its pixel count.  Clustering these gives the clusters of the
+    full histogram under the constraint that a bin's colours stay together, at
+    a fraction of the cost.
     """
-    shift = 8 - bits
-    c = hist.colors >> shift
-    keys = (c[:, 0].astype(np.int64) << (2 * bits)) | (c[:, 1].astype(np.int64) << bits) | c[:, 2]
-    size = 1 << (3 * bits)
+    channels = hist.channels
+    c = (hist.colors >> (8 - bits)).astype(np.int64)
+    keys = np.zeros(len(c), dtype=np.int64)
+    for j in range(channels):
+        keys = (keys << bits) | c[:, j]
+    size = 1 << (channels * bits)
     counts = hist.counts.astype(np.float64)
     weights = np.bincount(keys, weights=counts, minlength=size)
     occupied = np.flatnonzero(weights)
+    points = hist.points()
     sums = np.stack(
-        [np.bincount(keys, weights=counts * hist.colors[:, j], minlength=size)[occupied] for j in range(3)],
+        [np.bincount(keys, weights=counts * points[:, j], minlength=size)[occupied]
+         for j in range(points.shape[1])],
         axis=1,
     )
     weights = weights[occupied]

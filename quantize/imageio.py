@@ -23,7 +23,7 @@ from . import png
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
 
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
-WRITE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
+WRITE_SUFFIXES = (".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 MAX_PIXELS = 180_000_000  # the default pixel limit (Pillow's hard limit)
 
@@ -372,34 +372,37 @@ def check_output_suffix(path) -> None:
         )
 
 
-def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, alpha=None,
-                     text: dict | None = None) -> bytes:
+def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, text: dict | None = None) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
-    ``indices (h, w) uint8`` into ``palette (m, 3) uint8``; ``alpha (h, w) uint8``
-    or None.  A PNG without alpha is written as a palette PNG, with ``text``
-    (keyword: value) in tEXt chunks; anything else as OpenCV writes the
-    true-colour (or RGBA) picture.
+    ``indices (h, w) uint8`` into ``palette (m, 3)`` RGB or ``(m, 4)`` RGBA
+    ``uint8``.  A PNG is written as a palette PNG (with tRNS for RGBA), with
+    ``text`` (keyword: value) in tEXt chunks; a GIF by :mod:`quantize.gif`;
+    anything else as OpenCV writes the true-colour (or RGBA, where the format
+    has alpha) picture.
     """
     suffix = suffix.lower()
-    if suffix == ".png" and alpha is None:
+    if suffix == ".png":
         return png.encode_indexed(indices, palette, text)
-    rgb = palette[indices]
-    if alpha is not None and suffix in _ALPHA_SUFFIXES:
-        pixels = cv2.cvtColor(np.dstack([rgb, alpha]), cv2.COLOR_RGBA2BGRA)
+    if suffix == ".gif":
+        from . import gif
+
+        return gif.encode_gif(indices, palette[:, :3], palette[:, 3] if palette.shape[1] == 4 else None)
+    pixels = palette[indices]
+    if pixels.shape[2] == 4 and suffix in _ALPHA_SUFFIXES:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
     else:
-        pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 9] if suffix == ".png" else []
-    ok, buffer = cv2.imencode(suffix, pixels, params)
+        pixels = cv2.cvtColor(np.ascontiguousarray(pixels[:, :, :3]), cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode(suffix, pixels)
     if not ok:
         raise ImageWriteError(f"cannot encode an image as {suffix}")
     return buffer.tobytes()
 
 
-def write_quantized(path, indices: np.ndarray, palette: np.ndarray, alpha=None) -> int:
-    """Write a quantized image atomically; returns the bytes written."""
+def write_quantized(path, indices: np.ndarray, palette: np.ndarray) -> int:
+    """Write a quantized image atomically (see :func:`encode_quantized`); returns the bytes written."""
     path = Path(path)
-    data = encode_quantized(path.suffix, indices, palette, alpha)
+    data = encode_quantized(path.suffix, indices, palette)
     atomic_write(path, data)
     return len(data)
 

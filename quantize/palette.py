@@ -18,22 +18,25 @@ FORMATS = (".gpl", ".json", ".txt", ".hex", ".png")
 SWATCH_SIZE = 32  # pixels per colour square
 SWATCH_COLUMNS = 16
 
-_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+_HEX = re.compile(r"#?([0-9a-fA-F]{6}(?:[0-9a-fA-F]{2})?)")
 
 
 def to_hex(color) -> str:
-    """``#rrggbb`` of an RGB triple."""
-    r, g, b = (int(c) for c in color)
-    return f"#{r:02x}{g:02x}{b:02x}"
+    """``#rrggbb`` of an RGB triple, ``#rrggbbaa`` of an RGBA one."""
+    return "#" + "".join(f"{int(c):02x}" for c in color)
 
 
 def palette_entries(palette: np.ndarray, counts: np.ndarray) -> list[dict]:
-    """One dict per colour: ``hex``, ``rgb``, ``count`` and ``share`` of pixels."""
+    """One dict per colour: ``hex``, ``rgb`` (and ``alpha`` for RGBA), ``count``
+    and ``share`` of pixels."""
     total = int(np.sum(counts)) or 1
-    return [
-        {"hex": to_hex(c), "rgb": [int(v) for v in c], "count": int(n), "share": int(n) / total}
-        for c, n in zip(palette, counts)
-    ]
+    entries = []
+    for c, n in zip(palette, counts):
+        entry = {"hex": to_hex(c), "rgb": [int(v) for v in c[:3]]}
+        if len(c) == 4:
+            entry["alpha"] = int(c[3])
+        entries.append({**entry, "count": int(n), "share": int(n) / total})
+    return entries
 
 
 def check_palette_suffix(path) -> None:
@@ -79,7 +82,9 @@ def swatch_indices(n_colors: int) -> np.ndarray:
 
 
 def read_palette(path) -> np.ndarray:
-    """Read a ``.gpl``, ``.json``, ``.txt`` or ``.hex`` palette as ``(m, 3) uint8``."""
+    """Read a ``.gpl``, ``.json``, ``.txt`` or ``.hex`` palette as ``(m, 3)`` RGB
+    or, when it gives alpha (``#rrggbbaa``; ``"alpha"`` in JSON), ``(m, 4)`` RGBA
+    ``uint8``."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".gpl", ".json", ".txt", ".hex"):
@@ -90,7 +95,9 @@ def read_palette(path) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
     try:
         if suffix == ".json":
-            colors = [entry["rgb"] for entry in json.loads(text)["colors"]]
+            entries = json.loads(text)["colors"]
+            alpha = any("alpha" in entry for entry in entries)
+            colors = [entry["rgb"] + ([entry.get("alpha", 255)] if alpha else []) for entry in entries]
         elif suffix == ".gpl":
             colors = [
                 [int(v) for v in line.split()[:3]]
@@ -102,8 +109,11 @@ def read_palette(path) -> np.ndarray:
             for line in text.splitlines():
                 if line.strip():
                     value = _HEX.fullmatch(line.strip()).group(1)
-                    colors.append([int(value[i : i + 2], 16) for i in (0, 2, 4)])
-        array = np.array(colors, dtype=np.int64).reshape(-1, 3)
+                    colors.append([int(value[i : i + 2], 16) for i in range(0, len(value), 2)])
+            if len({len(c) for c in colors}) > 1:  # some with alpha, some without: opaque
+                colors = [c + [255] * (4 - len(c)) for c in colors]
+        array = np.array(colors, dtype=np.int64)
+        array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 3)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise ImageReadError(f"{path}: not a valid {suffix} palette") from None
     if array.size == 0 or (array < 0).any() or (array > 255).any():

@@ -15,8 +15,9 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
-from .histogram import Histogram, coarsen, color_histogram, key_histogram, pack
-from .kmeans import INITS, auto_n_init, kmeans
+from .histogram import (Histogram, coarsen, color_histogram, from_working_points, key_histogram, pack,
+                        working_points)
+from .kmeans import INITS, auto_n_init, kmeans, nearest_centroid
 from .progress import ProgressCallback, notify, span
 from .remap import nearest_palette, remap
 
@@ -24,6 +25,7 @@ MAX_COLORS = 256
 SAMPLE_PER_CLUSTER, SAMPLE_MIN = 32, 4096  # pixels drawn for the first level
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
+DITHER_METHODS = ("none", "floyd-steinberg", "ordered")
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,8 @@ class Palette:
 
     Attributes
     ----------
-    colors : (m, 3) uint8
-        RGB colours, 1 <= m <= 256, in no particular order.
+    colors : (m, 3) or (m, 4) uint8
+        RGB or RGBA colours, 1 <= m <= 256, in no particular order.
     n_input_colors : int
         Distinct colours of the data the palette was fitted on (0 when given).
     exact : bool
@@ -119,14 +121,16 @@ class QuantizedImage:
     ----------
     indices : (h, w) uint8
         Palette index of every pixel.
-    palette : (m, 3) uint8
-        RGB colours, most used first; every entry is used.
+    palette : (m, 3) RGB or (m, 4) RGBA uint8
+        The colours, most used first; every entry is used.  RGBA for an image
+        with alpha: colour and alpha are quantized together, and every fully
+        transparent pixel has the one entry (0, 0, 0, 0).
     counts : (m,) int64
         Pixels of each palette colour.
-    alpha : (h, w) uint8 or None
-        The input's alpha channel, unchanged.
     distortion : float
-        Mean over pixels of the squared RGB distance between input and output.
+        Mean over pixels of the squared distance between input and output in
+        the working space: RGB, or premultiplied RGBA (see
+        :func:`quantize.histogram.working_points`).
     n_input_colors : int
         Distinct colours of the input.
     n_iter, converged, history :
@@ -136,7 +140,6 @@ class QuantizedImage:
     indices: np.ndarray
     palette: np.ndarray
     counts: np.ndarray
-    alpha: np.ndarray | None
     distortion: float
     n_input_colors: int
     n_iter: int
@@ -150,35 +153,40 @@ class QuantizedImage:
 
     @property
     def psnr(self) -> float:
-        """Peak signal-to-noise ratio in dB over the R, G and B samples (inf if lossless)."""
-        return psnr_from_distortion(self.distortion)
+        """Peak signal-to-noise ratio in dB over the samples of the working space
+        (R, G, B; for RGBA premultiplied R, G, B and A), inf if lossless."""
+        return psnr_from_distortion(self.distortion, self.palette.shape[1])
 
 
-def psnr_from_distortion(distortion: float) -> float:
-    """PSNR in dB of 8-bit RGB from the mean squared RGB distance per pixel."""
-    mse = distortion / 3.0
+def psnr_from_distortion(distortion: float, channels: int = 3) -> float:
+    """PSNR in dB of 8-bit samples from the mean squared distance per pixel
+    over ``channels`` channels."""
+    mse = distortion / channels
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
 def to_palette(centroids) -> np.ndarray:
     """Centroids ``(k, 3)`` of real numbers rounded to 8-bit colours, ``(k, 3) uint8``."""
-    return np.clip(np.rint(centroids), 0, 255).astype(np.uint8)
+    return from_working_points(centroids, 3)
 
 
-def quantize_image(image, k: int, options: KMeansOptions | None = None, *,
-                   on_progress: ProgressCallback | None = None) -> QuantizedImage:
+def quantize_image(image, k: int, options: KMeansOptions | None = None, *, dither: str = "none",
+                   dither_strength: float = 1.0, on_progress: ProgressCallback | None = None) -> QuantizedImage:
     """Reduce an image to at most ``k`` colours with weighted k-means:
     :func:`fit_palette`, then :func:`apply_palette`.
 
     Parameters
     ----------
     image : (h, w, 3) RGB or (h, w, 4) RGBA uint8
-        Alpha, when present, is passed through unchanged.
+        With alpha, colour and alpha are quantized together (see
+        :class:`QuantizedImage`).
     k : int
         Number of colours, 1 to 256.  An image with no more than ``k``
         colours is returned exactly, with its own colours.
     options : KMeansOptions, optional
         Default ``KMeansOptions()``.
+    dither, dither_strength :
+        See :func:`apply_palette`.
     on_progress : callable(fraction) -> bool or None, optional
         See :mod:`quantize.progress`.
 
@@ -189,10 +197,10 @@ def quantize_image(image, k: int, options: KMeansOptions | None = None, *,
     >>> q.palette.tolist(), q.counts.tolist(), q.lossless
     ([[0, 0, 0], [255, 255, 255]], [3, 1], True)
     """
-    rgb = _check_image(image)[:, :, :3]
-    hist = color_histogram(rgb)
+    image = _check_image(image)
+    hist = color_histogram(image)
     palette = fit_palette(hist, k, options, on_progress=on_progress)
-    return apply_palette(image, palette, histogram=hist)
+    return apply_palette(image, palette, histogram=hist, dither=dither, dither_strength=dither_strength)
 
 
 def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
@@ -201,12 +209,15 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
 
     The k-means runs on the distinct colours weighted by their pixel counts,
     which gives the same optimum as on the raw pixels at a fraction of the
-    cost; the centroids are rounded to 8-bit colours.
+    cost; the centroids are rounded to 8-bit colours.  With alpha, it runs on
+    premultiplied RGBA (:func:`quantize.histogram.working_points`), and when
+    some pixels are fully transparent one entry is kept for them,
+    (0, 0, 0, 0), and the other ``k - 1`` are fitted to the rest.
 
     Parameters
     ----------
     source : (h, w, 3) or (h, w, 4) uint8 array, or Histogram
-        The image (alpha is ignored) or its colour histogram.
+        The image or its colour histogram.
     k : int
         Number of colours, 1 to 256.  Data with no more than ``k`` colours
         gets its own colours (``Palette.exact``).
@@ -221,43 +232,60 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
         See :mod:`quantize.progress`; the first level counts for 30%.
     """
     options = options or KMeansOptions()
-    hist = source if isinstance(source, Histogram) else color_histogram(_check_image(source)[:, :, :3])
+    hist = source if isinstance(source, Histogram) else color_histogram(_check_image(source))
     _check_k(k)
     n_colors = len(hist.colors)
     if n_colors <= k:
         notify(on_progress, 1.0)
         return Palette(hist.colors, n_colors, exact=True)
+    reserve = hist.channels == 4 and hist.keys[0] == 0 and k > 1  # the fully transparent entry
+    data = Histogram(hist.keys[1:], hist.colors[1:], hist.counts[1:]) if reserve else hist
+    k_fit = k - reserve
     rng = np.random.default_rng(options.seed)
     if options.fast:
-        levels = sample_levels(hist, k, rng)
+        levels = sample_levels(data, k_fit, rng)
     else:
-        levels = [(hist.colors.astype(np.float32), hist.counts)]
+        levels = [(data.points(), data.counts)]
     shares = [0.0, SAMPLE_SHARE, 1.0] if len(levels) == 2 else [0.0, 1.0]
     init, n_iter = options.init, 0
     for level, (points, weights) in enumerate(levels):
         result = kmeans(
-            points, int(k), weights=weights, init=init, n_init=options.n_init, tol=options.tol,
+            points, int(k_fit), weights=weights, init=init, n_init=options.n_init, tol=options.tol,
             max_iter=options.max_iter, seed=rng,
             on_progress=span(on_progress, shares[level], shares[level + 1]),
         )
         init, n_iter = result.centroids, n_iter + result.n_iter
-    return Palette(to_palette(result.centroids), n_colors, exact=False, n_iter=n_iter,
-                   converged=result.converged, history=result.history)
+    colors = from_working_points(result.centroids, hist.channels)
+    if reserve:
+        colors = np.vstack([np.zeros((1, 4), np.uint8), colors])
+    return Palette(colors, n_colors, exact=False, n_iter=n_iter, converged=result.converged,
+                   history=result.history)
 
 
-def apply_palette(image, palette, *, histogram: Histogram | None = None) -> QuantizedImage:
-    """Map every pixel of ``image`` to its nearest palette colour.
+def apply_palette(image, palette, *, histogram: Histogram | None = None, dither: str = "none",
+                  dither_strength: float = 1.0) -> QuantizedImage:
+    """Map every pixel of ``image`` to a palette colour: its nearest, or as
+    error diffusion or ordered dithering chooses.
 
     Parameters
     ----------
     image : (h, w, 3) RGB or (h, w, 4) RGBA uint8
-        Alpha, when present, is passed through unchanged.
-    palette : Palette or (m, 3) uint8 array_like
-        1 to 256 colours.  Entries no pixel uses are dropped; the rest are
+    palette : Palette or (m, 3) / (m, 4) uint8 array_like
+        1 to 256 colours.  An RGB palette on an image with alpha is opaque, and
+        gets the entry (0, 0, 0, 0) for the image's fully transparent pixels
+        (when it has fewer than 256 entries); an RGBA palette on an RGB image
+        is taken as RGB.  Entries no pixel uses are dropped; the rest are
         ordered most used first (ties by colour), so the result does not
         depend on the palette's order.
     histogram : Histogram, optional
-        The histogram of ``image``'s RGB, when the caller has it already.
+        The histogram of ``image``, when the caller has it already.
+    dither : {"none", "floyd-steinberg", "ordered"}
+        "none": every pixel gets its nearest entry (in the working space, see
+        :func:`quantize.histogram.working_points`).  Otherwise see
+        :func:`quantize.dither.dither`; fully transparent pixels always keep
+        the transparent entry.
+    dither_strength : float in [0, 1]
+        How much of the dithering error is spread (1: all of it).
 
     Examples
     --------
@@ -267,30 +295,61 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None) -> Quan
     ([[0, 1, 0]], [[0, 0, 0], [255, 255, 255]], 58.333333333333336)
     """
     image = _check_image(image)
+    if dither not in DITHER_METHODS:
+        raise ParameterError(f"dither must be one of {', '.join(DITHER_METHODS)}, got {dither!r}")
+    if not 0.0 <= dither_strength <= 1.0:
+        raise ParameterError(f"dither strength must be from 0 to 1, got {dither_strength!r}")
     if not isinstance(palette, Palette):
         palette = Palette(_check_colors(palette))
-    rgb = image[:, :, :3]
-    keys = pack(rgb)
-    hist = histogram if histogram is not None else key_histogram(keys)
-    colors = palette.colors
-    labels, sq_dist = nearest_palette(hist.colors, colors)
-    counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
+    channels = image.shape[2]
+    colors = _fit_channels(palette.colors, image)
+    keys = pack(image)
+    hist = histogram if histogram is not None else key_histogram(keys, channels)
+    if channels == 3:
+        labels, sq_dist = nearest_palette(hist.colors, colors)
+    else:
+        labels, sq_dist = nearest_centroid(hist.points(), working_points(colors))
+    if dither == "none" or dither_strength == 0:
+        per_pixel = remap(keys, hist.keys, labels)
+        counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
+        distortion = hist.pixel_mean(sq_dist)
+    else:
+        from .dither import dither as diffuse
+
+        points, entries = working_points(image), working_points(colors)
+        per_pixel = diffuse(points, entries, dither, dither_strength)
+        if channels == 4 and hist.keys[0] == 0:  # fully transparent pixels stay so
+            per_pixel[image[:, :, 3] == 0] = labels[0]
+        counts = np.bincount(per_pixel.ravel(), minlength=len(colors)).astype(np.int64)
+        diff = points - entries[per_pixel]
+        distortion = float(np.einsum("ijk,ijk->", diff, diff, dtype=np.float64)) / per_pixel.size
     # Most used first; ties by colour so the order never depends on the run.
-    order = np.lexsort((colors[:, 2], colors[:, 1], colors[:, 0], -counts))
+    order = np.lexsort((*colors.T[::-1], -counts))
     order = order[counts[order] > 0]
     new_index = np.zeros(len(colors), dtype=np.uint8)
     new_index[order] = np.arange(len(order))
     return QuantizedImage(
-        indices=remap(keys, hist.keys, new_index[labels]),
+        indices=new_index[per_pixel],
         palette=np.ascontiguousarray(colors[order]),
         counts=counts[order],
-        alpha=image[:, :, 3].copy() if image.shape[2] == 4 else None,
-        distortion=hist.pixel_mean(sq_dist),
+        distortion=distortion,
         n_input_colors=len(hist.colors),
         n_iter=palette.n_iter,
         converged=palette.converged,
         history=palette.history,
     )
+
+
+def _fit_channels(colors: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """The palette with the image's channels (see :func:`apply_palette`)."""
+    if image.shape[2] == 3:
+        return colors[:, :3]
+    if colors.shape[1] == 4:
+        return colors
+    colors = np.column_stack([colors, np.full(len(colors), 255, np.uint8)])
+    if len(colors) < MAX_COLORS and (image[:, :, 3] == 0).any():
+        colors = np.vstack([colors, np.zeros((1, 4), np.uint8)])
+    return colors
 
 
 def sample_levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -301,7 +360,7 @@ def sample_levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.nda
     colour, or, for very many colours, their 6-bit bins.
     """
     if len(hist.colors) <= FINE_MAX:
-        fine = (hist.colors.astype(np.float32), hist.counts)
+        fine = (hist.points(), hist.counts)
     else:
         fine = coarsen(hist, 6)
     size = max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k)
@@ -311,7 +370,7 @@ def sample_levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.nda
     picked, times = np.unique(drawn, return_counts=True)
     if len(picked) < k:
         return [fine]
-    return [(hist.colors[picked].astype(np.float32), times), fine]
+    return [(hist.points()[picked], times), fine]
 
 
 def _is_int(value) -> bool:
@@ -335,10 +394,10 @@ def _check_image(image) -> np.ndarray:
 
 def _check_colors(colors) -> np.ndarray:
     array = np.asarray(colors)
-    if (array.ndim != 2 or array.shape[1] != 3 or not 1 <= len(array) <= MAX_COLORS
+    if (array.ndim != 2 or array.shape[1] not in (3, 4) or not 1 <= len(array) <= MAX_COLORS
             or array.dtype.kind not in "iu" or (array < 0).any() or (array > 255).any()):
         raise ParameterError(
-            f"a palette must be 1 to {MAX_COLORS} RGB colours of 0-255, (m, 3) integers, "
+            f"a palette must be 1 to {MAX_COLORS} RGB or RGBA colours of 0-255, (m, 3) or (m, 4) integers, "
             f"got shape {array.shape} and dtype {array.dtype}"
         )
     return array.astype(np.uint8)

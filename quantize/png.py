@@ -80,8 +80,26 @@ def deflate(data: bytes, level: int) -> bytes:
 
 
 def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None = None) -> bytes:
-    """PNG bytes of ``indices (h, w) uint8`` into ``palette (m, 3) uint8``, m <= 256,
-    with ``text`` (keyword: Latin-1 value) in tEXt chunks before the image data."""
+    """PNG bytes of ``indices (h, w) uint8`` into ``palette (m, 3)`` RGB or
+    ``(m, 4)`` RGBA ``uint8``, m <= 256, with ``text`` (keyword: Latin-1 value)
+    in tEXt chunks before the image data.
+
+    An RGBA palette is written as PLTE plus a tRNS chunk of the alphas; the
+    entries that are not opaque are moved to the front (and the indices with
+    them) so that tRNS is as short as it can be, and no tRNS is written when
+    every entry is opaque.
+    """
+    palette = np.ascontiguousarray(palette, dtype=np.uint8)
+    transparency = b""
+    if palette.shape[1] == 4:
+        order = np.argsort(palette[:, 3] == 255, kind="stable")  # translucent entries first
+        if (order != np.arange(len(order))).any():
+            inverse = np.empty(256, dtype=np.uint8)
+            inverse[order] = np.arange(len(order))
+            indices, palette = inverse[indices], palette[order]
+        translucent = int(np.count_nonzero(palette[:, 3] < 255))
+        transparency = _chunk(b"tRNS", palette[:translucent, 3].tobytes()) if translucent else b""
+        palette = np.ascontiguousarray(palette[:, :3])
     h, w = indices.shape
     depth = bit_depth(len(palette))
     rows = _pack_rows(indices, depth)
@@ -93,7 +111,8 @@ def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None =
         [
             _SIGNATURE,
             _chunk(b"IHDR", header),
-            _chunk(b"PLTE", np.ascontiguousarray(palette, dtype=np.uint8).tobytes()),
+            _chunk(b"PLTE", palette.tobytes()),
+            transparency,
             *(_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
               for key, value in (text or {}).items()),
             _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),

@@ -262,7 +262,7 @@ def test_mutated_files_decode_or_are_refused(name, mutations, fix_crcs, k):
     assert 0 < image.shape[0] * image.shape[1] <= MAX_PIXELS
     try:
         result = quantize_image(image, k, KMeansOptions(seed=0))
-        png = encode_quantized(".png", result.indices, result.palette, result.alpha)
+        png = encode_quantized(".png", result.indices, result.palette)
     except QuantizeError:
         OUTCOMES[name.split("-")[0], "quantize refused"] += 1
         return

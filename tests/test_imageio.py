@@ -86,16 +86,18 @@ def test_written_file_has_the_usual_mode(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-@pytest.mark.parametrize("suffix", [".png", ".bmp", ".tif", ".webp"])
+@pytest.mark.parametrize("suffix", [".png", ".bmp", ".tif", ".webp", ".gif"])
 def test_other_formats_and_alpha(tmp_path, suffix):
-    palette = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
-    indices = np.array([[0, 1], [1, 0]], np.uint8)
-    alpha = np.array([[255, 128], [0, 255]], np.uint8)
-    imageio.write_quantized(tmp_path / f"a{suffix}", indices, palette, alpha)
+    """An RGBA palette, written in every format and read back: the colours
+    everywhere, and alpha where the format has it (GIF: one transparent entry)."""
+    palette = np.array([[255, 0, 0, 255], [0, 0, 255, 128], [0, 0, 0, 0]], np.uint8)
+    indices = np.array([[0, 1], [2, 0]], np.uint8)
+    imageio.write_quantized(tmp_path / f"a{suffix}", indices, palette)
     back = read_image(tmp_path / f"a{suffix}")
+    alpha = palette[indices][:, :, 3]
     visible = alpha > 0  # WebP may drop the colour of fully transparent pixels
-    np.testing.assert_array_equal(back[:, :, :3][visible], palette[indices][visible])
-    if suffix != ".bmp":
+    np.testing.assert_array_equal(back[:, :, :3][visible], palette[indices][:, :, :3][visible])
+    if suffix in (".png", ".tif", ".webp"):
         np.testing.assert_array_equal(back[:, :, 3], alpha)
 
 

@@ -50,13 +50,24 @@ def test_unique_colours_give_the_same_optimum_as_raw_pixels():
     assert on_unique.distortion == pytest.approx(on_pixels.distortion, rel=1e-10)
 
 
-def test_alpha_is_kept_and_same_seed_same_result():
+def test_alpha_is_quantized_with_the_colour_and_transparent_pixels_share_one_entry():
     rgba = np.dstack([small_photo(), np.arange(48 * 64, dtype=np.uint8).reshape(48, 64)])
+    rgba[:4, :, 3] = 0  # hidden colours under full transparency
     a = quantize_image(rgba, 8, KMeansOptions(seed=11))
     b = quantize_image(rgba, 8, KMeansOptions(seed=11))
-    np.testing.assert_array_equal(a.alpha, rgba[:, :, 3])
+    assert a.palette.shape == (8, 4)
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.palette, b.palette)
+    transparent = a.indices[rgba[:, :, 3] == 0]
+    assert len(np.unique(transparent)) == 1 and a.palette[transparent[0]].tolist() == [0, 0, 0, 0]
+    # only faint pixels (nearer transparent than any other entry) join it: alpha 12 at most here
+    assert rgba[:, :, 3][a.palette[a.indices][:, :, 3] == 0].max() <= 22 / 2 + 1
+    # the premultiplied distortion, recomputed from the output
+    def premultiplied(x):
+        x = x.astype(np.float64)
+        return np.dstack([x[..., :3] * x[..., 3:] / 255, x[..., 3]])
+    expected = ((premultiplied(rgba) - premultiplied(a.palette[a.indices])) ** 2).sum(-1).mean()
+    assert a.distortion == pytest.approx(expected, rel=1e-5)  # float32 points: rounding of 1e-7 relative
 
 
 def test_input_is_not_modified():
@@ -142,10 +153,10 @@ def test_apply_a_given_palette_in_any_order():
     np.testing.assert_array_equal(rebuilt_a[unique], colors[d.argmin(axis=1)][unique])
 
 
-@pytest.mark.parametrize("colors", [np.zeros((0, 3)), np.zeros((257, 3), int), np.zeros((2, 4), int),
+@pytest.mark.parametrize("colors", [np.zeros((0, 3)), np.zeros((257, 3), int), np.zeros((2, 5), int),
                                     np.array([[0, 0, 256]]), np.array([[0.5, 0, 0]])])
 def test_apply_rejects_bad_palettes(colors):
-    with pytest.raises(ParameterError, match="a palette must be 1 to 256 RGB colours"):
+    with pytest.raises(ParameterError, match="a palette must be 1 to 256 RGB or RGBA colours"):
         apply_palette(small_photo(), colors)
 
 
