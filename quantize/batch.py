@@ -18,11 +18,16 @@ from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
+
 from .errors import Cancelled, OutputExistsError, ParameterError, QuantizeError
-from .files import parameters, quantize_file, recorded_parameters
-from .imageio import MAX_PIXELS, READ_SUFFIXES, atomic_write
-from .pipeline import KMeansOptions
-from .progress import ProgressCallback, notify
+from .errors import OutputLargerError
+from .files import OutputOptions, parameters, quantize_file, recorded_parameters
+from .histogram import Histogram, color_histogram, unpack
+from .imageio import READ_SUFFIXES, atomic_write, read_image
+from .palette import load_palette
+from .pipeline import KMeansOptions, fit_palette
+from .progress import ProgressCallback, notify, span
 
 DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in READ_SUFFIXES)
 PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")
@@ -62,10 +67,11 @@ class Job:
 
     source: str
     output: str
-    palette: str | None
-    k: int
+    palette_file: str | None
+    k: int | None
     options: KMeansOptions = field(default_factory=KMeansOptions)
-    max_pixels: int | None = MAX_PIXELS
+    output_options: OutputOptions = field(default_factory=OutputOptions)
+    palette: np.ndarray | None = field(default=None, repr=False)  # given in advance, or shared
 
 
 @dataclass(frozen=True)
@@ -193,8 +199,15 @@ def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
 
 
 def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, palette_format="gpl",
-         force=False, options: KMeansOptions | None = None, max_pixels: int | None = MAX_PIXELS) -> Plan:
+         force=False, options: KMeansOptions | None = None, output_options: OutputOptions | None = None,
+         palette=None, shared_palette: bool = False, on_progress: ProgressCallback | None = None) -> Plan:
     """Decide, for every image found, its output paths and whether to run or skip it.
+
+    ``palette`` (given in advance) maps every file onto it; with
+    ``shared_palette`` one palette of ``k`` colours is fitted to all the images
+    to be done, together (see :func:`fit_shared_palette`), and every file is
+    mapped onto it; either way every output holds the same palette in the
+    same order.  ``on_progress`` follows the shared fit.
 
     An image named twice (or reached twice) is taken once.  An output that
     exists (with its palette) is skipped unless ``force``; it keeps the row the
@@ -205,11 +218,11 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
     if palette_format not in PALETTE_FORMATS:
         raise ParameterError(f"palette format must be one of {', '.join(PALETTE_FORMATS)}")
     options = options or KMeansOptions()
+    output_options = output_options or OutputOptions()
     out_dir = Path(out_dir)
     for given in inputs:
         if os.path.isdir(given) and os.path.realpath(given) == os.path.realpath(out_dir):
             raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder with -o")
-    wanted = parameters(k, options)
     previous = read_manifest(out_dir)
     jobs, existing, loops, problems, claimed, taken = [], [], [], [], {}, set()
     for found in find_images(inputs, patterns, recursive, exclude=out_dir):
@@ -224,21 +237,62 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
             continue
         taken.add(os.path.realpath(path))
         output = out_dir / found.relative.with_suffix(".png")
-        palette = None if palette_format == "none" else output.with_suffix("." + palette_format)
+        palette_file = None if palette_format == "none" else output.with_suffix("." + palette_format)
         key = os.path.realpath(output)
         if key in claimed:
             problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
                                         error=f"same output as {claimed[key]}"))
             continue
         claimed[key] = str(path)
-        if os.path.realpath(path) in {key, os.path.realpath(palette) if palette else None}:
+        if os.path.realpath(path) in {key, os.path.realpath(palette_file) if palette_file else None}:
             problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
                                         error="output would replace the input"))
-        elif not force and output.exists() and (palette is None or palette.exists()):
-            existing.append(_skipped(str(path), str(output), k, wanted, previous.get(str(output))))
+        elif not force and output.exists() and (palette_file is None or palette_file.exists()):
+            existing.append((str(path), str(output)))
         else:
-            jobs.append(Job(str(path), str(output), str(palette) if palette else None, k, options, max_pixels))
-    return Plan(tuple(jobs), tuple(existing), tuple(loops), tuple(problems))
+            jobs.append(Job(str(path), str(output), str(palette_file) if palette_file else None, k, options,
+                            output_options))
+    if isinstance(palette, (str, Path)):
+        palette = load_palette(palette)
+    if shared_palette and palette is None and jobs:
+        palette = fit_shared_palette([job.source for job in jobs], k, options, output_options,
+                                     on_progress=on_progress)
+    if palette is not None:
+        jobs = [replace(job, palette=palette) for job in jobs]
+    wanted = parameters(k, options, output_options, palette)
+    skipped = [_skipped(source, output, k, wanted, previous.get(output)) for source, output in existing]
+    return Plan(tuple(jobs), tuple(skipped), tuple(loops), tuple(problems))
+
+
+def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: OutputOptions, *,
+                       on_progress: ProgressCallback | None = None):
+    """One palette of ``k`` colours for all the images ``sources``: k-means on
+    the sum of their colour histograms, so that each image counts by its
+    pixels, as if they were one picture.  RGBA when any image has alpha
+    (the others taken as opaque).  Unreadable files are passed over here (their
+    jobs report them).  Returns ``(m, 3) or (m, 4) uint8``, or None when no
+    image could be read."""
+    keys, counts, channels = [], [], 3
+    for index, source in enumerate(sources):
+        try:
+            image = read_image(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
+        except QuantizeError:
+            continue
+        hist = color_histogram(image)
+        keys.append(hist.keys), counts.append(hist.counts)
+        if hist.channels == 4 and channels == 3:  # earlier RGB keys become opaque RGBA keys
+            keys = [k_ << 8 | 0xFF for k_ in keys[:-1]] + keys[-1:]
+            channels = 4
+        elif hist.channels == 3 and channels == 4:
+            keys[-1] = keys[-1] << 8 | 0xFF
+        notify(on_progress, 0.5 * (index + 1) / len(sources))
+    if not keys:
+        return None
+    all_keys = np.concatenate(keys).astype(np.uint32)
+    unique, inverse = np.unique(all_keys, return_inverse=True)
+    summed = np.bincount(inverse, weights=np.concatenate(counts)).astype(np.int64)
+    merged = Histogram(unique, unpack(unique, channels), summed)
+    return fit_palette(merged, k, options, on_progress=span(on_progress, 0.5, 1.0)).colors
 
 
 def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:
@@ -258,8 +312,11 @@ def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord
 def run_job(job: Job) -> BatchRecord:
     """Quantize one file; never raises: a failure is a record with its cause."""
     try:
-        result = quantize_file(job.source, job.k, output=job.output, palette_path=job.palette,
-                               options=job.options, max_pixels=job.max_pixels, force=True)
+        result = quantize_file(job.source, job.k, output=job.output, palette_path=job.palette_file,
+                               options=job.options, output_options=job.output_options, palette=job.palette,
+                               force=True)
+    except OutputLargerError as error:
+        return BatchRecord(job.source, job.output, Status.SKIPPED, job.k, error=f"{error} (larger)")
     except QuantizeError as error:
         return BatchRecord(job.source, job.output, Status.FAILED, job.k, error=str(error))
     except Exception as error:  # a bug or the system: still one line, and the batch goes on
@@ -405,7 +462,7 @@ def _run_on_dask(jobs, scheduler, report):
         raise QuantizeError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
     # Workers run elsewhere, in other folders: give them absolute paths.
     jobs = [replace(job, source=os.path.abspath(job.source), output=os.path.abspath(job.output),
-                    palette=job.palette and os.path.abspath(job.palette)) for job in jobs]
+                    palette_file=job.palette_file and os.path.abspath(job.palette_file)) for job in jobs]
     with client:
         futures = client.map(run_job, jobs, pure=False)
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +18,12 @@ from click_default_group import DefaultGroup
 
 from . import __version__, batch, elbow
 from .errors import ParameterError, QuantizeError
-from .files import quantize_file
+from .errors import OutputLargerError
+from .files import OutputOptions, quantize_file
 from .imageio import MAX_PIXELS
-from .pipeline import MAX_COLORS, KMeansOptions
+from .pipeline import DITHER_METHODS, MAX_COLORS, KMeansOptions
+
+EXIT_LARGER = OutputLargerError.exit_code
 
 EXIT_INTERRUPTED = 130
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -138,6 +142,34 @@ def max_pixels_option(command):
         help="Refuse images with more pixels than this (checked from the header before decoding).")(command)
 
 
+def image_output_options(command):
+    """How the image is read and written: dithering, --map, orientation, limits;
+    gathered into one :class:`OutputOptions` argument ``render`` (and ``map_path``)."""
+    options = [
+        click.option("--dither", type=click.Choice(DITHER_METHODS), default="none", show_default=True,
+                     help="Error diffusion (Floyd-Steinberg), an ordered pattern, or none."),
+        click.option("--dither-strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+                     help="How much of the error is spread, 0-1."),
+        click.option("--map", "map_path", type=click.Path(path_type=Path, readable=False),
+                     help="Map onto this palette (no k-means): .gpl .json .txt .hex, or an image's colours."),
+        click.option("--no-autorotate", is_flag=True, help="Keep the stored orientation (ignore EXIF)."),
+        click.option("--skip-if-larger", is_flag=True,
+                     help=f"Write nothing if the output would be larger than the input (exit {EXIT_LARGER})."),
+        click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
+                     help="Refuse images with more pixels than this (checked from the header before decoding)."),
+    ]
+
+    @functools.wraps(command)
+    def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, **kwargs):
+        render = OutputOptions(dither=dither, dither_strength=dither_strength, autorotate=not no_autorotate,
+                               max_pixels=max_pixels, skip_if_larger=skip_if_larger)
+        return command(*args, render=render, **kwargs)
+
+    for option in reversed(options):
+        gather = option(gather)
+    return gather
+
+
 def output_options(command):
     """--force, --quiet and --json."""
     command = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")(command)
@@ -160,41 +192,53 @@ def cli():
 
 
 @cli.command("image")
-@click.argument("image", type=click.Path(path_type=Path, readable=False))
-@click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS), required=True,
-              help=f"Number of colours, 1-{MAX_COLORS}.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Output image (.png is a palette PNG).  [default: IMAGE-kK.png beside IMAGE]")
+@click.argument("image", type=click.Path(path_type=Path, readable=False, allow_dash=True))
+@click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS),
+              help=f"Number of colours, 1-{MAX_COLORS} (or --map).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+              help="Output image: .png (palette PNG), .gif, or true colour .webp .tif .bmp .jpg; "
+                   "- writes a PNG to stdout.  [default: IMAGE-kK.png beside IMAGE]")
 @click.option("--palette", "palette_path", type=click.Path(path_type=Path),
               help="Palette file: .gpl, .json, .txt, .hex or .png (swatch).  [default: OUTPUT with .gpl]")
 @click.option("--no-palette", is_flag=True, help="Write no palette file.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path),
               help="Write the distortion after every iteration: .csv, or .png for a plot.")
+@click.option("--show-palette", is_flag=True, help="List every palette colour as hex and share on stdout.")
 @kmeans_options()
-@max_pixels_option
+@image_output_options
 @output_options
-def image_command(image, k, output, palette_path, no_palette, trace_path, options, max_pixels, force, quiet,
-                  as_json):
-    """Quantize IMAGE to K colours (the default command).
+def image_command(image, k, output, palette_path, no_palette, trace_path, show_palette, options, map_path,
+                  render, force, quiet, as_json):
+    """Quantize IMAGE to K colours (the default command).  IMAGE - reads stdin.
 
     \b
     Examples:
       quantize photo.jpg -k 8
       quantize photo.jpg -k 32 -o out/photo.png --palette out/photo.json --seed 3
-      quantize logo.png -k 4 --no-palette --json
+      quantize logo.png -k 16 --dither floyd-steinberg --no-palette --json
+      quantize sprite.png --map game.gpl -o sprite-game.png
+      curl -s https://example.org/a.png | quantize - -k 16 -o - > small.png
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
-    output = output or image.with_name(f"{image.stem}-k{k}.png")
-    palette_path = None if no_palette else palette_path or output.with_suffix(".gpl")
+    if (k is None) == (map_path is None):
+        raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
+    if str(image) == "-" and output is None:
+        raise OneLineUsageError("reading the image from stdin (-) needs -o", click.get_current_context())
+    to_stdout = output is not None and str(output) == "-"
+    tag = f"k{k}" if map_path is None else Path(map_path).stem
+    output = output or image.with_name(f"{image.stem}-{tag}.png")
+    palette_path = None if no_palette or (to_stdout and palette_path is None) else (
+        palette_path or output.with_suffix(".gpl"))
     with progress_bar("k-means", quiet) as (on_progress, _):
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
-                               options=options, max_pixels=max_pixels, force=force, on_progress=on_progress)
+                               options=options, output_options=render, palette=map_path, force=force,
+                               on_progress=on_progress)
     for message in result.notes:
         note(message, quiet)
-    if result.lossless:
+    if result.lossless and map_path is None:
         note(f"{image} has {result.input_colors} colours, no more than K={k}: kept them exactly", quiet)
     if as_json:
-        click.echo(json.dumps(result.to_dict()))
+        click.echo(json.dumps(result.to_dict()), err=to_stdout)
         return
     psnr = "inf" if result.psnr_db is None else f"{result.psnr_db:.2f}"
     lines = [
@@ -203,8 +247,23 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, option
         f"PSNR {psnr} dB  iterations {result.iterations}  time {result.seconds:.2f} s  "
         f"bytes {result.bytes_in:,} -> {result.bytes_out:,}",
     ]
-    lines += [f"  {e['hex']}  {100 * e['share']:5.1f}%" for e in result.palette]
-    click.echo("\n".join(lines))
+    stream = sys.stderr if to_stdout else sys.stdout
+    lines += palette_lines(result.palette, show_palette, colour=stream.isatty() and not os.environ.get("NO_COLOR"))
+    click.echo("\n".join(lines), err=to_stdout)
+
+
+def palette_lines(entries, show_all: bool, colour: bool, top: int = 5, per_row: int = 16) -> list[str]:
+    """The palette for a person: every colour as ``#hex share`` with ``show_all``;
+    else, on a colour terminal, coloured blocks 16 to a row and the ``top`` most
+    used as hex; else nothing."""
+    if show_all:
+        return [f"  {e['hex']}  {100 * e['share']:5.1f}%" for e in entries]
+    if not colour:
+        return []
+    blocks = ["".join(f"\x1b[48;2;{e['rgb'][0]};{e['rgb'][1]};{e['rgb'][2]}m  \x1b[0m" for e in entries[i:i + per_row])
+              for i in range(0, len(entries), per_row)]
+    most = "  ".join(f"{e['hex']} {100 * e['share']:.1f}%" for e in entries[:top])
+    return [f"  {row}" for row in blocks] + [f"  most used: {most}"]
 
 
 @cli.command("elbow")
@@ -257,8 +316,8 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
 
 @cli.command("batch")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS), required=True,
-              help=f"Number of colours, 1-{MAX_COLORS}.")
+@click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS),
+              help=f"Number of colours, 1-{MAX_COLORS} (or --map).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Output folder; the input tree is mirrored under it.")
 @click.option("-r", "--recursive", is_flag=True, help="Walk sub-folders too.")
@@ -272,11 +331,13 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
 @click.option("--palette-format", type=click.Choice(batch.PALETTE_FORMATS), default="gpl", show_default=True,
               help="Palette file written beside each output, or none.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
+@click.option("--shared-palette", is_flag=True,
+              help="Fit one palette of K colours to all the images together; every output holds it.")
 @kmeans_options()
-@max_pixels_option
+@image_output_options
 @output_options
 def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, scheduler, palette_format,
-                  dry_run, options, max_pixels, force, quiet, as_json):
+                  dry_run, shared_palette, options, map_path, render, force, quiet, as_json):
     """Quantize every image in folders or files INPUTS into OUT_DIR.
 
     The input tree is mirrored (photos/a/b.jpg -> OUT/a/b.png, with OUT/a/b.gpl).
@@ -290,14 +351,22 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
     Examples:
       quantize batch photos/ -k 64 -o small/ --recursive
       quantize batch a.jpg b.png -k 16 -o out/ --palette-format json
+      quantize batch frames/ -k 64 -o out/ --shared-palette --dither floyd-steinberg
       quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
     """
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler goes with --executor dask")
-    work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
-                      palette_format=palette_format, force=force, options=options, max_pixels=max_pixels)
+    if (k is None) == (map_path is None):
+        raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
+    if shared_palette and map_path is not None:
+        raise OneLineUsageError("--shared-palette fits a palette; --map gives one: use one of them",
+                                click.get_current_context())
+    with progress_bar("palette", quiet or not shared_palette) as (on_progress, _):
+        work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
+                          palette_format=palette_format, force=force, options=options, output_options=render,
+                          palette=map_path, shared_palette=shared_palette, on_progress=on_progress)
     for record in work.problems:
         click.echo(f"quantize: {record.input}: {record.error}", err=True)
     for record in work.loops:
@@ -320,7 +389,7 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
             nonlocal saved
             if record.status is batch.Status.FAILED:
                 bar.write(f"quantize: {record.error}", file=sys.stderr)
-            else:
+            elif record.status is batch.Status.DONE:
                 saved += record.bytes_in - record.bytes_out
                 bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
 

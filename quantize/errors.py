@@ -31,6 +31,13 @@ class OutputExistsError(QuantizeError):
     exit_code = 3
 
 
+class OutputLargerError(QuantizeError):
+    """With --skip-if-larger: the output would be larger than the input, so
+    nothing was written (exit code 98, as pngquant)."""
+
+    exit_code = 98
+
+
 class Cancelled(QuantizeError):
     """The work was stopped by a progress callback or by Ctrl-C (exit code 130)."""
 

@@ -5,18 +5,22 @@ The main command and every batch job use :func:`quantize_file`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__
-from .errors import ParameterError
+from .errors import OutputLargerError, ParameterError
 from .imageio import MAX_PIXELS, check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
-from .palette import check_palette_suffix, encode_palette, palette_entries
+from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .png import read_text
-from .pipeline import KMeansOptions, quantize_image
+from .pipeline import DITHER_METHODS, KMeansOptions, apply_palette, quantize_image
 from .progress import ProgressCallback
 
 TRACE_SUFFIXES = (".csv", ".png")
@@ -62,10 +66,48 @@ class FileResult:
         return asdict(self)
 
 
-def parameters(k: int, options: KMeansOptions) -> dict:
+@dataclass(frozen=True)
+class OutputOptions:
+    """How one file is read and written, beside the k-means options.
+
+    Attributes
+    ----------
+    dither : {"none", "floyd-steinberg", "ordered"}
+        See :func:`quantize.apply_palette`.
+    dither_strength : float in [0, 1]
+    autorotate : bool
+        Turn the picture upright as its EXIF orientation says.
+    max_pixels : int or None
+        Refuse larger images (see :func:`quantize.imageio.decode_image`).
+    skip_if_larger : bool
+        Write nothing when the image would come out larger than the input
+        file (:class:`quantize.errors.OutputLargerError`).
+    """
+
+    dither: str = "none"
+    dither_strength: float = 1.0
+    autorotate: bool = True
+    max_pixels: int | None = MAX_PIXELS
+    skip_if_larger: bool = False
+
+    def __post_init__(self):
+        if self.dither not in DITHER_METHODS:
+            raise ParameterError(f"dither must be one of {', '.join(DITHER_METHODS)}, got {self.dither!r}")
+        if not 0.0 <= self.dither_strength <= 1.0:
+            raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}")
+
+
+def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | None = None,
+               palette: np.ndarray | None = None) -> dict:
     """The parameters that decide an output's pixels, as recorded in the
-    batch manifest and in the PNG itself (tEXt chunk ``quantize``)."""
-    return {"k": int(k), **asdict(options)}
+    batch manifest and in the PNG itself (tEXt chunk ``quantize``): K and the
+    k-means options, or ``map``, a digest of a palette given in advance; the
+    dithering; whether the picture was turned upright."""
+    output = output or OutputOptions()
+    made = {"k": None if k is None else int(k), **asdict(options)} if palette is None else {
+        "k": None, "map": hashlib.sha256(np.ascontiguousarray(palette).tobytes()).hexdigest()[:16]}
+    return {**made, "dither": output.dither, "dither_strength": output.dither_strength,
+            "autorotate": output.autorotate}
 
 
 def recorded_parameters(path) -> dict | None:
@@ -79,11 +121,15 @@ def recorded_parameters(path) -> dict | None:
         return None
 
 
-def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
-                  options: KMeansOptions | None = None, max_pixels: int | None = MAX_PIXELS,
-                  force: bool = False, on_progress: ProgressCallback | None = None) -> FileResult:
-    """Quantize the image file ``source`` to ``k`` colours and write ``output``
-    (and ``palette_path``, ``trace_path`` when given).
+def quantize_file(source, k: int | None, *, output, palette_path=None, trace_path=None,
+                  options: KMeansOptions | None = None, output_options: OutputOptions | None = None,
+                  palette=None, force: bool = False,
+                  on_progress: ProgressCallback | None = None) -> FileResult:
+    """Quantize the image file ``source`` (``-``: standard input) to ``k`` colours,
+    or map it onto ``palette`` (given in advance, ``(m, 3|4) uint8`` or a palette
+    file or image, see :func:`quantize.palette.load_palette`: no k-means, the
+    palette kept whole and in order), and write ``output`` (``-``: a PNG to standard output)
+    and ``palette_path``, ``trace_path`` when given.
 
     Every output is checked before any work: a known format, not the input,
     not named twice, and not existing unless ``force``.  The outputs are
@@ -93,35 +139,53 @@ def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
     """
     started = time.perf_counter()
     options = options or KMeansOptions()
+    output_options = output_options or OutputOptions()
     output = Path(output)
-    check_output_suffix(output)
+    to_stdout = str(output) == "-"
+    if not to_stdout:
+        check_output_suffix(output)
     if palette_path is not None:
         check_palette_suffix(palette_path)
     if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
         raise ParameterError(f"{trace_path}: a trace is written as .csv or .png")
-    check_targets([p for p in (output, palette_path, trace_path) if p], inputs=[source], force=force)
-    image = read_image_file(source, max_pixels=max_pixels)
+    targets = [p for p in (None if to_stdout else output, palette_path, trace_path) if p]
+    check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
+    if isinstance(palette, (str, Path)):
+        palette = load_palette(palette)
+    image = read_image_file(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
-    result = quantize_image(image.pixels, k, options, on_progress=on_progress)
-    made_with = parameters(k, options)
+    dither = dict(dither=output_options.dither, dither_strength=output_options.dither_strength)
+    if palette is None:
+        result = quantize_image(image.pixels, k, options, on_progress=on_progress, **dither)
+    else:
+        result = apply_palette(image.pixels, palette, reorder=False, **dither)
+    made_with = parameters(k, options, output_options, palette)
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    files = [(output, encode_quantized(output.suffix, result.indices, result.palette, text))]
+    encoded = encode_quantized(".png" if to_stdout else output.suffix, result.indices, result.palette, text)
+    if output_options.skip_if_larger and len(encoded) > image.size:
+        raise OutputLargerError(f"{source}: the output would be larger than the input "
+                                f"({len(encoded):,} > {image.size:,} bytes): nothing written")
+    files = [] if to_stdout else [(output, encoded)]
     if palette_path is not None:
-        files.append((palette_path, encode_palette(palette_path, result.palette, result.counts, name=output.stem)))
+        name = "quantize" if to_stdout else output.stem
+        files.append((palette_path, encode_palette(palette_path, result.palette, result.counts, name=name)))
     if trace_path is not None:
         from .report import render_trace  # matplotlib only when asked for
 
         files.append((trace_path, render_trace(trace_path, result.history)))
     write_together(files)
+    if to_stdout:
+        sys.stdout.buffer.write(encoded)
+        sys.stdout.buffer.flush()
     return FileResult(
         input=str(source),
         output=str(output),
         palette_file=None if palette_path is None else str(palette_path),
         trace_file=None if trace_path is None else str(trace_path),
-        k=k,
-        colors=len(result.palette),
+        k=len(result.palette) if k is None else k,
+        colors=int(np.count_nonzero(result.counts)),
         input_colors=result.n_input_colors,
         distortion=result.distortion,
         psnr_db=None if math.isinf(result.psnr) else result.psnr,
@@ -129,7 +193,7 @@ def quantize_file(source, k: int, *, output, palette_path=None, trace_path=None,
         converged=bool(result.converged),
         seconds=time.perf_counter() - started,
         bytes_in=image.size,
-        bytes_out=len(files[0][1]),
+        bytes_out=len(encoded),
         palette=tuple(palette_entries(result.palette, result.counts)),
         parameters=made_with,
         notes=notes,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import struct
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import png
+from . import exif, png
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
 
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -42,28 +43,35 @@ class ImageFile:
     cut_short : bool
         True when the file lacked its end (a JPEG or PNG cut short) and was
         decoded as far as it goes.
+    orientation : int
+        The file's EXIF orientation, 1 to 8 (1: stored upright, or none).
     """
 
     pixels: np.ndarray
     frames: int
     size: int
     cut_short: bool = False
+    orientation: int = 1
 
 
-def read_image(path, *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
-    """Read an image file as ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``.
+def read_image(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True) -> np.ndarray:
+    """Read an image file as ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``,
+    upright (see :func:`read_image_file`).
 
     See :func:`decode_image`.  Raises :class:`ImageReadError` naming the file
     and the cause.
     """
-    return read_image_file(path, max_pixels=max_pixels).pixels
+    return read_image_file(path, max_pixels=max_pixels, autorotate=autorotate).pixels
 
 
-def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS) -> ImageFile:
-    """Read and decode an image file: :func:`decode_image` plus the frame count."""
+def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True) -> ImageFile:
+    """Read and decode an image file (``-``: standard input): :func:`decode_image`,
+    the frame count, and with ``autorotate`` the pixels turned upright as the
+    file's EXIF orientation says (JPEG, PNG, WebP; OpenCV turns a TIFF upright
+    itself, whatever ``autorotate`` says), as image viewers show them."""
     path = Path(path)
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = np.frombuffer(sys.stdin.buffer.read(), np.uint8) if str(path) == "-" else np.fromfile(path, np.uint8)
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -72,7 +80,10 @@ def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS) -> ImageFile:
         raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
     frames = frame_count(data)
     pixels, cut_short = _decode(data, path, max_pixels)
-    return ImageFile(pixels, frames, int(data.size), cut_short)
+    turn = exif.orientation(data)
+    if autorotate and turn != 1 and data[:4].tobytes() not in (b"II*\x00", b"MM\x00*"):
+        pixels = exif.orient(pixels, turn)
+    return ImageFile(pixels, frames, int(data.size), cut_short, turn)
 
 
 def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ImageReadError, ParameterError
-from .imageio import atomic_write, encode_quantized
+from .imageio import atomic_write, encode_quantized, read_image
 
 FORMATS = (".gpl", ".json", ".txt", ".hex", ".png")
 SWATCH_SIZE = 32  # pixels per colour square
@@ -119,3 +119,21 @@ def read_palette(path) -> np.ndarray:
     if array.size == 0 or (array < 0).any() or (array > 255).any():
         raise ImageReadError(f"{path}: not a valid {suffix} palette")
     return array.astype(np.uint8)
+
+
+def load_palette(path) -> np.ndarray:
+    """A palette given in advance: a ``.gpl``, ``.json``, ``.txt`` or ``.hex``
+    file (see :func:`read_palette`), or an image whose distinct colours are
+    taken, ``(m, 3)`` or, for an image with alpha, ``(m, 4) uint8``, in the order
+    of their values.  Raises :class:`ImageReadError` when an image has more
+    than 256 colours.
+    """
+    if Path(path).suffix.lower() in (".gpl", ".json", ".txt", ".hex"):
+        return read_palette(path)
+    image = read_image(path)
+    if image.shape[2] == 4 and (image[:, :, 3] == 255).all():
+        image = image[:, :, :3]
+    colors = np.unique(image.reshape(-1, image.shape[2]), axis=0)
+    if len(colors) > 256:
+        raise ImageReadError(f"{path}: has {len(colors)} colours; a palette holds at most 256")
+    return colors

@@ -263,7 +263,7 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
 
 
 def apply_palette(image, palette, *, histogram: Histogram | None = None, dither: str = "none",
-                  dither_strength: float = 1.0) -> QuantizedImage:
+                  dither_strength: float = 1.0, reorder: bool = True) -> QuantizedImage:
     """Map every pixel of ``image`` to a palette colour: its nearest, or as
     error diffusion or ordered dithering chooses.
 
@@ -274,9 +274,10 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         1 to 256 colours.  An RGB palette on an image with alpha is opaque, and
         gets the entry (0, 0, 0, 0) for the image's fully transparent pixels
         (when it has fewer than 256 entries); an RGBA palette on an RGB image
-        is taken as RGB.  Entries no pixel uses are dropped; the rest are
-        ordered most used first (ties by colour), so the result does not
-        depend on the palette's order.
+        is taken as RGB.  With ``reorder``, entries no pixel uses are dropped
+        and the rest are ordered most used first (ties by colour), so the
+        result does not depend on the palette's order; without, the palette is
+        kept whole and in its order (a palette given in advance).
     histogram : Histogram, optional
         The histogram of ``image``, when the caller has it already.
     dither : {"none", "floyd-steinberg", "ordered"}
@@ -323,9 +324,11 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         counts = np.bincount(per_pixel.ravel(), minlength=len(colors)).astype(np.int64)
         diff = points - entries[per_pixel]
         distortion = float(np.einsum("ijk,ijk->", diff, diff, dtype=np.float64)) / per_pixel.size
-    # Most used first; ties by colour so the order never depends on the run.
-    order = np.lexsort((*colors.T[::-1], -counts))
-    order = order[counts[order] > 0]
+    if reorder:  # most used first; ties by colour so the order never depends on the run
+        order = np.lexsort((*colors.T[::-1], -counts))
+        order = order[counts[order] > 0]
+    else:
+        order = np.arange(len(colors))
     new_index = np.zeros(len(colors), dtype=np.uint8)
     new_index[order] = np.arange(len(order))
     return QuantizedImage(

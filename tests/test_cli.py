@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from quantize import read_image
 from quantize.cli import cli
-from quantize.palette import read_palette
+from quantize.palette import read_palette, to_hex
 
 
 @pytest.fixture
@@ -37,8 +37,21 @@ def test_default_outputs_and_summary(photo):
     out, gpl = photo.with_name("astronaut-k8.png"), photo.with_name("astronaut-k8.gpl")
     assert out.exists() and gpl.exists()
     assert "K 8  colours 8" in result.stdout and "PSNR" in result.stdout
-    assert len([l for l in result.stdout.splitlines() if l.startswith("  #")]) == 8
+    assert len(result.stdout.splitlines()) == 2  # not a terminal: no colour blocks, no list
     assert read_palette(gpl).shape == (8, 3)
+    listed = run(photo, "-k", 8, "--force", "--show-palette").stdout.splitlines()[2:]
+    assert [line.split()[0] for line in listed] == [to_hex(c) for c in read_palette(gpl)]
+
+
+def test_palette_as_colour_blocks_on_a_terminal():
+    from quantize.cli import palette_lines
+
+    entries = [{"hex": f"#{i:02x}0000", "rgb": [i, 0, 0], "share": 1 / 20} for i in range(20)]
+    lines = palette_lines(entries, show_all=False, colour=True)
+    assert len(lines) == 3 and lines[0].count("\x1b[48;2;") == 16 and lines[1].count("\x1b[48;2;") == 4
+    assert lines[2] == "  most used: #000000 5.0%  #010000 5.0%  #020000 5.0%  #030000 5.0%  #040000 5.0%"
+    assert palette_lines(entries, show_all=False, colour=False) == []
+    assert len(palette_lines(entries, show_all=True, colour=True)) == 20
 
 
 def test_end_to_end_quality_from_the_written_file(photo):
@@ -182,7 +195,10 @@ def test_rgba_becomes_a_palette_png_with_transparency(samples, tmp_path):
         (["good.png", "-k", "4", "--seed", "-5"], 2, "quantize: error: Invalid value for '--seed': -5 is not in the range x>=0. (see 'quantize image --help')\n"),
         (["good.png", "-k", "0"], 2, "quantize: error: Invalid value for '-k' / '--colors': 0 is not in the range 1<=x<=256. (see 'quantize image --help')\n"),
         (["good.png", "-k", "257"], 2, "quantize: error: Invalid value for '-k' / '--colors': 257 is not in the range 1<=x<=256. (see 'quantize image --help')\n"),
-        (["good.png"], 2, "quantize: error: Missing option '-k' / '--colors'. (see 'quantize image --help')\n"),
+        (["good.png"], 2, "quantize: error: give -k K or --map PALETTE (one of them) (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "--map", "{tmp}/p.gpl"], 2, "quantize: error: give -k K or --map PALETTE (one of them) (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "--dither", "atkinson"], 2, "quantize: error: Invalid value for '--dither': 'atkinson' is not one of 'none', 'floyd-steinberg', 'ordered'. (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "--dither-strength", "1.5"], 2, "quantize: error: Invalid value for '--dither-strength': 1.5 is not in the range 0<=x<=1. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "--init", "wu"], 2, "quantize: error: Invalid value for '--init': 'wu' is not one of 'k-means++', 'random'. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "-o", "{tmp}/x.svg"], 2, "quantize: {tmp}/x.svg: cannot write this format; use one of .png, .gif, .bmp, .tif, .tiff, .webp, .jpg, .jpeg\n"),
         (["good.png", "-k", "4", "--palette", "{tmp}/p.aco"], 2, "quantize: {tmp}/p.aco: unknown palette format; use one of .gpl, .json, .txt, .hex, .png\n"),
