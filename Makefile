@@ -31,6 +31,7 @@ bench: install
 	$(PY) bench/bench_elbow.py
 	$(PY) bench/bench_batch.py
 	$(PY) bench/bench_memory.py
+	$(PY) bench/bench_alpha.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis
