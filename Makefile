@@ -20,6 +20,10 @@ demo: install
 		-o $(DEMO_DIR)/astronaut-k8.png --palette $(DEMO_DIR)/astronaut-k8.gpl
 	$(VENV)/bin/quantize sample_images/coffee.jpg -k 16 --seed 0 --force \
 		-o $(DEMO_DIR)/coffee-k16.png --palette $(DEMO_DIR)/coffee-k16-swatch.png
+	$(VENV)/bin/quantize sample_images/rocket.jpg -k 16 --seed 0 --force --dither floyd-steinberg \
+		-o $(DEMO_DIR)/rocket-k16-dithered.png --no-palette
+	$(VENV)/bin/quantize sample_images/logo-rgba.png -k 8 --seed 0 --force \
+		-o $(DEMO_DIR)/logo-k8.png --palette $(DEMO_DIR)/logo-k8.json
 	@echo "demo output is in $(DEMO_DIR)/"
 
 test: install
