@@ -1,47 +1,34 @@
 """quantize: fast, correct colour quantization on a NumPy k-means core.
 
 >>> from quantize import read_image, quantize_image, kmeans
+
+The names below are loaded on first use, so that ``import quantize`` (and
+``quantize --help``) does not pay for NumPy and OpenCV.
 """
+import importlib
+
 __version__ = "0.1.0"
 
-from .errors import (  # noqa: E402
-    Cancelled,
-    ImageReadError,
-    ImageWriteError,
-    OutputExistsError,
-    ParameterError,
-    QuantizeError,
-)
-from .imageio import read_image, write_quantized  # noqa: E402
-from .kmeans import KMeansResult, kmeans  # noqa: E402
-from .pipeline import (  # noqa: E402
-    KMeansOptions,
-    Palette,
-    QuantizedImage,
-    apply_palette,
-    fit_palette,
-    quantize_image,
-)
+_WHERE = {
+    "kmeans": "kmeans", "KMeansResult": "kmeans",
+    "quantize_image": "pipeline", "fit_palette": "pipeline", "apply_palette": "pipeline",
+    "KMeansOptions": "pipeline", "Palette": "pipeline", "QuantizedImage": "pipeline",
+    "read_image": "imageio", "write_quantized": "imageio",
+    "QuantizeError": "errors", "ParameterError": "errors", "ImageReadError": "errors",
+    "ImageWriteError": "errors", "OutputExistsError": "errors", "OutputLargerError": "errors",
+    "Cancelled": "errors",
+}
 
-write_image = write_quantized
+__all__ = ["__version__", "write_image", *_WHERE]
 
-__all__ = [
-    "__version__",
-    "kmeans",
-    "KMeansResult",
-    "quantize_image",
-    "fit_palette",
-    "apply_palette",
-    "KMeansOptions",
-    "Palette",
-    "QuantizedImage",
-    "read_image",
-    "write_image",
-    "write_quantized",
-    "QuantizeError",
-    "ParameterError",
-    "ImageReadError",
-    "ImageWriteError",
-    "OutputExistsError",
-    "Cancelled",
-]
+
+def __getattr__(name):
+    if name == "write_image":
+        name = "write_quantized"
+    if name not in _WHERE:
+        raise AttributeError(f"module 'quantize' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+
+
+def __dir__():
+    return sorted(__all__)

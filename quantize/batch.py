@@ -27,10 +27,10 @@ from .histogram import Histogram, color_histogram, unpack
 from .imageio import READ_SUFFIXES, atomic_write, read_image
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
+from .limits import PALETTE_FORMATS
 from .progress import ProgressCallback, notify, span
 
 DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in READ_SUFFIXES)
-PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")
 MANIFEST = "manifest.jsonl"
 
 

@@ -16,12 +16,9 @@ from pathlib import Path
 import click
 from click_default_group import DefaultGroup
 
-from . import __version__, batch, elbow
-from .errors import ParameterError, QuantizeError
-from .errors import OutputLargerError
-from .files import OutputOptions, quantize_file
-from .imageio import MAX_PIXELS
-from .pipeline import DITHER_METHODS, MAX_COLORS, KMeansOptions
+from . import __version__
+from .errors import OutputLargerError, ParameterError, QuantizeError
+from .limits import DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS
 
 EXIT_LARGER = OutputLargerError.exit_code
 
@@ -83,17 +80,34 @@ def note(message: str, quiet: bool) -> None:
         click.echo(f"quantize: note: {message}", err=True)
 
 
+class _NoBar:
+    """What :func:`progress_bar` yields when the bar is off."""
+
+    n = 0
+
+    @staticmethod
+    def write(text, file=None):
+        click.echo(text, err=True)
+
+    def set_postfix(self, **kwargs):
+        pass
+
+
 @contextmanager
 def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
-    """A tqdm bar on stderr, off with --quiet or when stderr is not a terminal.
+    """A tqdm bar on stderr, off with --quiet or when stderr is not a terminal
+    (then tqdm is not even imported).
 
     Yields ``(on_progress, bar)``: ``on_progress(fraction)`` moves the bar to
-    ``fraction`` of ``total`` (the progress protocol of the library).
+    ``fraction`` of ``total`` (the progress protocol of the library), or None
+    when the bar is off.
     """
+    if quiet or not sys.stderr.isatty():
+        yield None, _NoBar()
+        return
     from tqdm import tqdm
 
     with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
-              disable=quiet or not sys.stderr.isatty(),
               bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]" if unit == "%" else None) as bar:
         def on_progress(fraction: float) -> None:
             bar.update(round(fraction * total, 1) - bar.n)
@@ -106,7 +120,7 @@ def kmeans_options(fast: bool = True):
     options = [
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Random seed; the same seed gives the same bytes."),
-        click.option("--init", type=click.Choice(KMeansOptions.INITS), default="k-means++", show_default=True,
+        click.option("--init", type=click.Choice(INITS), default="k-means++", show_default=True,
                      help="How to pick the starting centroids."),
         click.option("--n-init", type=click.IntRange(min=1), default=None,
                      help="Restarts; the least distortion wins.  [default: 1, or 10 with --init random]"),
@@ -124,6 +138,8 @@ def kmeans_options(fast: bool = True):
     def decorate(command):
         @functools.wraps(command)
         def gather(*args, seed, init, n_init, tol, max_iter, fast=True, **kwargs):
+            from .pipeline import KMeansOptions
+
             chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
                                    seed=seed, fast=fast)
             return command(*args, options=chosen, **kwargs)
@@ -161,6 +177,8 @@ def image_output_options(command):
 
     @functools.wraps(command)
     def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, **kwargs):
+        from .files import OutputOptions
+
         render = OutputOptions(dither=dither, dither_strength=dither_strength, autorotate=not no_autorotate,
                                max_pixels=max_pixels, skip_if_larger=skip_if_larger)
         return command(*args, render=render, **kwargs)
@@ -220,6 +238,8 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
       curl -s https://example.org/a.png | quantize - -k 16 -o - > small.png
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
+    from .files import quantize_file
+
     if (k is None) == (map_path is None):
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
     if str(image) == "-" and output is None:
@@ -291,6 +311,8 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
       quantize elbow photo.jpg --ks 2,4,8,16,32,64 --previews
       quantize elbow photo.jpg --k-max 32 --json
     """
+    from . import elbow
+
     ks = parse_ks(ks_text, k_min, k_max)
     out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
     with progress_bar("elbow", quiet) as (on_progress, _):
@@ -328,7 +350,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Run on local processes, or on a Dask distributed cluster (pip install 'quantize[dask]').")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
-@click.option("--palette-format", type=click.Choice(batch.PALETTE_FORMATS), default="gpl", show_default=True,
+@click.option("--palette-format", type=click.Choice(PALETTE_FORMATS), default="gpl", show_default=True,
               help="Palette file written beside each output, or none.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
 @click.option("--shared-palette", is_flag=True,
@@ -354,6 +376,8 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
       quantize batch frames/ -k 64 -o out/ --shared-palette --dither floyd-steinberg
       quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
     """
+    from . import batch
+
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
     if scheduler and executor != "dask":

@@ -52,8 +52,9 @@ import numbers
 import numpy as np
 
 from .errors import ParameterError
+from .limits import DITHER_METHODS
 
-METHODS = ("none", "floyd-steinberg", "ordered")
+METHODS = DITHER_METHODS
 MAX_ENTRIES = 256
 
 # Floyd-Steinberg weights: right, down-left, down, down-right.

@@ -21,12 +21,12 @@ import cv2
 import numpy as np
 
 from . import exif, png
+from .limits import MAX_PIXELS
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
 
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 WRITE_SUFFIXES = (".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
-MAX_PIXELS = 180_000_000  # the default pixel limit (Pillow's hard limit)
 
 
 @dataclass(frozen=True)

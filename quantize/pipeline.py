@@ -15,17 +15,16 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
+from .limits import DITHER_METHODS, MAX_COLORS
 from .histogram import (Histogram, coarsen, color_histogram, from_working_points, key_histogram, pack,
                         working_points)
 from .kmeans import INITS, auto_n_init, kmeans, nearest_centroid
 from .progress import ProgressCallback, notify, span
 from .remap import nearest_palette, remap
 
-MAX_COLORS = 256
 SAMPLE_PER_CLUSTER, SAMPLE_MIN = 32, 4096  # pixels drawn for the first level
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
-DITHER_METHODS = ("none", "floyd-steinberg", "ordered")
 
 
 @dataclass(frozen=True)

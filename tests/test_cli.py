@@ -261,3 +261,23 @@ def test_version_and_python_dash_m():
 
     proc = subprocess.run([sys.executable, "-m", "quantize", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == f"quantize, version {__version__}"
+
+
+def _imported_by(*args):
+    """The heavy packages a fresh ``quantize ARGS`` process imported."""
+    code = ("import sys, runpy; sys.argv = ['quantize', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('quantize', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = ('numpy', 'cv2', 'matplotlib', 'dask', 'tqdm', 'PIL', 'sklearn')\n"
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
+    return set(result.stderr.strip().splitlines()[-1].split()) if result.stderr.strip() else set()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["batch", "--help"], ["elbow", "--help"], ["image", "-h"]])
+def test_help_imports_neither_numpy_nor_opencv(args):
+    assert _imported_by(*args) == set()
+
+
+def test_the_main_command_imports_only_what_it_uses(samples, tmp_path):
+    """No matplotlib (plots), dask (clusters), tqdm (no terminal), Pillow (no GIF)."""
+    assert _imported_by(samples / "chelsea.jpg", "-k", 4, "-o", tmp_path / "x.png") == {"numpy", "cv2"}

@@ -1,0 +1,9 @@
+"""The names and limits every layer shares, in a module that imports nothing,
+so that the command line can build its options (and answer ``--help``) without
+loading NumPy or OpenCV."""
+
+MAX_COLORS = 256  # palette entries: PNG and GIF palettes hold at most 256
+MAX_PIXELS = 180_000_000  # the default pixel limit (Pillow's hard limit)
+INITS = ("k-means++", "random")  # starting centroids of the k-means core
+DITHER_METHODS = ("none", "floyd-steinberg", "ordered")
+PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")  # batch: the palette file beside each output
