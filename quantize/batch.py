@@ -259,7 +259,7 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
                                      on_progress=on_progress)
     if palette is not None:
         jobs = [replace(job, palette=palette) for job in jobs]
-    wanted = parameters(k, options, output_options, palette)
+    wanted = parameters(k, options, output_options, None if shared_palette else palette, shared=shared_palette)
     skipped = [_skipped(source, output, k, wanted, previous.get(output)) for source, output in existing]
     return Plan(tuple(jobs), tuple(skipped), tuple(loops), tuple(problems))
 

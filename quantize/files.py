@@ -98,14 +98,17 @@ class OutputOptions:
 
 
 def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | None = None,
-               palette: np.ndarray | None = None) -> dict:
+               palette: np.ndarray | None = None, shared: bool = False) -> dict:
     """The parameters that decide an output's pixels, as recorded in the
     batch manifest and in the PNG itself (tEXt chunk ``quantize``): K and the
-    k-means options, or ``map``, a digest of a palette given in advance; the
+    k-means options (with ``shared_palette`` when one palette was fitted to a
+    whole batch), or ``map``, a digest of a palette given in advance; the
     dithering; whether the picture was turned upright."""
     output = output or OutputOptions()
-    made = {"k": None if k is None else int(k), **asdict(options)} if palette is None else {
-        "k": None, "map": hashlib.sha256(np.ascontiguousarray(palette).tobytes()).hexdigest()[:16]}
+    if palette is not None and not shared:
+        made = {"k": None, "map": hashlib.sha256(np.ascontiguousarray(palette).tobytes()).hexdigest()[:16]}
+    else:
+        made = {"k": None if k is None else int(k), **asdict(options), **({"shared_palette": True} if shared else {})}
     return {**made, "dither": output.dither, "dither_strength": output.dither_strength,
             "autorotate": output.autorotate}
 
@@ -128,7 +131,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     """Quantize the image file ``source`` (``-``: standard input) to ``k`` colours,
     or map it onto ``palette`` (given in advance, ``(m, 3|4) uint8`` or a palette
     file or image, see :func:`quantize.palette.load_palette`: no k-means, the
-    palette kept whole and in order), and write ``output`` (``-``: a PNG to standard output)
+    palette kept whole and in order; with ``k`` too, the palette is taken as
+    fitted with ``k`` and ``options`` to a whole batch), and write ``output`` (``-``: a PNG to standard output)
     and ``palette_path``, ``trace_path`` when given.
 
     Every output is checked before any work: a known format, not the input,
@@ -161,7 +165,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
         result = quantize_image(image.pixels, k, options, on_progress=on_progress, **dither)
     else:
         result = apply_palette(image.pixels, palette, reorder=False, **dither)
-    made_with = parameters(k, options, output_options, palette)
+    made_with = parameters(k, options, output_options, palette, shared=palette is not None and k is not None)
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
     encoded = encode_quantized(".png" if to_stdout else output.suffix, result.indices, result.palette, text)
     if output_options.skip_if_larger and len(encoded) > image.size:
