@@ -37,6 +37,7 @@ bench: install
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_alpha.py
 	$(PY) bench/bench_dither.py
+	$(PY) bench/bench_targets.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis
