@@ -31,6 +31,9 @@ HISTORY_ROUNDING_FLOAT32 = 1e-6
 # distance block stays near 2 MiB whatever n is.
 _BLOCK_ELEMENTS = 1 << 18
 
+# Points per block of the spatial index of the k-means++ seeding.
+_SEED_BLOCK = 64
+
 
 @dataclass(frozen=True)
 class KMeansResult:
@@ -276,16 +279,6 @@ def _sq_to_own(X, own):
     return np.einsum("ij,ij->i", diff, diff)
 
 
-def _half_gaps(centroids):
-    """Half the distance from each centroid to its nearest other centroid, ``(k,)``."""
-    if len(centroids) == 1:
-        return np.full(1, np.inf)
-    c_sq = np.einsum("ij,ij->i", centroids, centroids)
-    gaps = _sq_distances(centroids, c_sq, centroids)
-    np.fill_diagonal(gaps, np.inf)
-    return 0.5 * np.sqrt(gaps.min(axis=1))
-
-
 def _cluster_sums(labels, w, w_cols, k):
     """Points of positive weight ``members (k,) int``, weight ``mass (k,)`` and
     weighted coordinate sums ``(k, d)`` of each cluster.
@@ -337,24 +330,44 @@ def _move_centroids(X, w, labels, members, mass, sums, centroids):
 def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
     """One k-means run from ``centroids``; assumes validated, centred input.
 
-    Lloyd's algorithm with Hamerly's two bounds (Hamerly 2010): for each point
-    an upper bound on the distance to its centroid and a lower bound on the
-    distance to any other.  A point whose upper bound is below both its lower
-    bound and half the gap from its centroid to the nearest other centroid
-    cannot change cluster, so the assignment step skips it.  The labels are
-    exactly those of plain Lloyd; only the work differs.
+    Lloyd's algorithm, with bounds that let the assignment step skip most
+    points (after Hamerly 2010, with a second tracked centroid): for each
+    point its centroid ``a`` and runner-up ``b``, an upper bound ``upper`` on
+    its distance to ``a``, and lower bounds ``near`` on its distance to ``b``
+    and ``rest`` on its distance to every other centroid.  When centroids
+    move, ``upper`` grows by the shift of ``a``, ``near`` falls by the shift of
+    ``b`` and ``rest`` by the largest shift.  A point keeps ``a`` while
+    ``upper`` is below ``near`` and ``rest``, or below half the distance from
+    ``a`` to the nearest other centroid (any other centroid is then farther
+    than ``2 half - upper > upper``).  Otherwise its exact distances to ``a``
+    and ``b`` are computed: when one of the two is clearly nearer and nearer
+    than ``rest`` (or than the distance from ``a`` to the nearest centroid
+    other than ``a`` and ``b``, less the distance to ``a``) that settles it;
+    only the remaining points are compared with every centroid.
+
+    The labels are exactly those of plain Lloyd, whose assignment step takes
+    for each point the largest ``x.c - c^2/2`` computed by one matrix product
+    in the points' precision (see :func:`_search`), not only in exact
+    arithmetic.  ``margin`` (:func:`_rounding_margin`) bounds how far those
+    rounded products can put a centroid from its exact squared distance, and
+    every decision taken without them keeps that much room: ``upper`` bounds
+    ``sqrt(distance^2 + margin)`` rather than the distance, and two centroids
+    are told apart by exact distances only when their squares differ by more
+    than ``margin``.
 
     ``Xa`` is ``[X, 1]`` in the precision of the distance products (float32
     for float32 input, as scikit-learn keeps the input's precision); sums,
     centroids and the distortion are always float64.
     """
     k = len(centroids)
+    margin = _rounding_margin(Xa.dtype, x_sq)
+    columns = np.ascontiguousarray(X.T)  # (d, n): gathers of one coordinate are fast
     w_cols = np.ascontiguousarray((X * w[:, None]).T)
     w_sum, weighted_sq_sum = w.sum(), float(w @ x_sq)
-    labels, sq_dist, second_sq = _assign(Xa, x_sq, centroids, second=True)
-    upper, lower = np.sqrt(sq_dist), np.sqrt(second_sq)
+    labels, runner, sq = _search(Xa, x_sq, centroids)
+    upper, near, rest = _bounds(sq, margin)
     members, mass, sums = _cluster_sums(labels, w, w_cols, k)
-    distortion = float(w @ sq_dist) / w_sum
+    distortion = float(w @ sq[0]) / w_sum
     history = [distortion]
     converged = False
     iteration = 0
@@ -362,28 +375,52 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
         moved = _move_centroids(X, w, labels, members, mass, sums, centroids)
         shift = np.sqrt(_sq_to_own(moved, centroids))
         centroids = moved
-        upper += shift[labels]
-        lower -= shift.max()
-        bound = np.maximum(_half_gaps(centroids)[labels], lower)
-        check = np.flatnonzero(upper > bound)
-        if check.size:  # tighten the upper bound, then look again
-            upper[check] = np.sqrt(_sq_to_own(X[check], centroids[labels[check]]))
-            check = check[upper[check] > bound[check]]
-        changed = False
+        upper += np.take(shift, labels)
+        near -= np.take(shift, runner)
+        rest -= shift.max()
+        gaps = _Gaps(centroids)
+        check = upper >= np.take(gaps.half, labels)
+        check &= (upper >= near) | (upper >= rest)
+        check = np.flatnonzero(check)
+        new_labels = np.take(labels, check)
         if check.size:
-            new_labels, new_sq, new_second = _assign(Xa[check], x_sq[check], centroids, second=True)
-            upper[check], lower[check] = np.sqrt(new_sq), np.sqrt(new_second)
-            switched = new_labels != labels[check]
-            if switched.any():
-                changed = True
-                points = check[switched]
-                # Move the switched points' weight and sums between clusters.
-                for sign, side in ((-1, labels[points]), (1, new_labels[switched])):
-                    members_delta, mass_delta, sums_delta = _cluster_sums(side, w[points], w_cols[:, points], k)
-                    members += sign * members_delta
-                    mass += sign * mass_delta
-                    sums += sign * sums_delta
-                labels[points] = new_labels[switched]
+            a, b = new_labels, np.take(runner, check)
+            sq_a, sq_b = _sq_to_pairs(columns, check, centroids.T, a, b)
+            b_wins = sq_b < sq_a
+            win, lose = np.where(b_wins, b, a), np.where(b_wins, a, b)
+            sq_win, sq_lose = np.minimum(sq_a, sq_b), np.maximum(sq_a, sq_b)
+            up = np.sqrt(sq_win + margin)
+            # Lower bound on the distance to the centroids other than a and b.
+            others = gaps.beside(a, b) - np.sqrt(sq_a)
+            np.maximum(others, np.take(rest, check), out=others)
+            settled = (sq_lose > sq_win + margin) & (up < others)
+            done = check[settled]
+            new_labels[settled] = win[settled]
+            runner[done] = lose[settled]
+            upper[done], near[done], rest[done] = up[settled], np.sqrt(sq_lose[settled]), others[settled]
+            if not settled.all():
+                # Among the centroids near the better of a and b, then among all.
+                search = np.flatnonzero(~settled)
+                redo = check[search]
+                found, runner[redo], bounds, left = _near_search(
+                    Xa, x_sq, redo, win[search], sq_win[search], centroids, gaps, margin)
+                new_labels[search] = found
+                upper[redo], near[redo], rest[redo] = bounds
+                if left.size:
+                    search, redo = search[left], redo[left]
+                    new_labels[search], runner[redo], sq = _search(Xa[redo], x_sq[redo], centroids)
+                    upper[redo], near[redo], rest[redo] = _bounds(sq, margin)
+        switched = np.flatnonzero(new_labels != np.take(labels, check))
+        changed = switched.size > 0
+        if changed:
+            points = check[switched]
+            # Move the switched points' weight and sums between clusters.
+            for sign, side in ((-1, labels[points]), (1, new_labels[switched])):
+                members_delta, mass_delta, sums_delta = _cluster_sums(side, w[points], w_cols[:, points], k)
+                members += sign * members_delta
+                mass += sign * mass_delta
+                sums += sign * sums_delta
+            labels[points] = new_labels[switched]
         new_distortion = _distortion(weighted_sq_sum, w_sum, mass, sums, centroids)
         history.append(new_distortion)
         if report is not None:
@@ -396,12 +433,192 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
     history[-1] = distortion
     return KMeansResult(
         centroids=centroids,
-        labels=labels,
+        labels=labels.astype(np.int32),
         distortion=distortion,
         n_iter=iteration,
         converged=converged,
         history=np.array(history),
     )
+
+
+def _bounds(sq, margin):
+    """``upper``, ``near`` and ``rest`` of :func:`_lloyd` from the squared
+    distances ``sq (3, m)`` that :func:`_search` computed: those are within
+    ``margin / 2`` of the exact ones, so ``sqrt(sq + 1.5 margin)`` bounds
+    ``sqrt(distance^2 + margin)`` and ``sqrt(sq - margin)`` the distance."""
+    upper = np.sqrt(sq[0] + 1.5 * margin)
+    lower = np.sqrt(np.maximum(sq[1:] - margin, 0.0))
+    return upper, lower[0], lower[1]
+
+
+def _search(Xa, x_sq, centroids):
+    """The assignment step with the two runners-up, in blocks of rows of the
+    augmented points ``Xa (n, d + 1)``.
+
+    Returns ``labels (n,) intp`` (the largest ``x.c - c^2/2``, the lowest
+    index on ties), ``runner (n,) intp`` (the second largest; ``labels`` when
+    k is 1) and ``sq (3, n)`` float64, ``x^2 - 2 (x.c - c^2/2)`` for the best
+    three (clipped at 0; infinity where k is smaller).  Each product is one
+    element of a matrix product of at least two rows, so that it does not
+    depend on which rows are searched together (see :func:`_matmul`).
+    """
+    n, k = Xa.shape[0], len(centroids)
+    c_aug = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
+    c_aug = np.ascontiguousarray(c_aug.T, dtype=Xa.dtype)
+    labels = np.zeros(n, dtype=np.intp)
+    runner = np.zeros(n, dtype=np.intp)
+    top = np.full((3, n), -np.inf)
+    step = max(2, _BLOCK_ELEMENTS // k)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        rows = Xa[start:stop] if stop - start > 1 else np.repeat(Xa[start:stop], 2, axis=0)
+        scores = rows @ c_aug
+        size = stop - start
+        every = np.arange(len(scores))
+        for place in range(min(k, 3)):  # (argmax is faster than max along rows)
+            chosen = scores.argmax(axis=1)
+            top[place, start:stop] = scores[every, chosen][:size]
+            if place < 2:
+                (labels if place == 0 else runner)[start:stop] = chosen[:size]
+                scores[every, chosen] = -np.inf
+    if k == 1:
+        runner = labels
+    return labels, runner, np.maximum(x_sq - 2.0 * top, 0.0)
+
+
+def _sq_to_pairs(columns, points, c_columns, a, b):
+    """Exact squared distances ``(m,)`` from ``points (m,)`` to their centroids
+    ``a (m,)`` and to ``b (m,)``; ``columns (d, n)`` and ``c_columns (d, k)`` are
+    the points' and centroids' coordinates, one row per axis."""
+    sq_a, sq_b = np.zeros(len(points)), np.zeros(len(points))
+    for x, c in zip(columns, c_columns):
+        x = np.take(x, points)
+        for total, centre in ((sq_a, a), (sq_b, b)):
+            diff = x - np.take(c, centre)
+            diff *= diff
+            total += diff
+    return sq_a, sq_b
+
+
+class _Gaps:
+    """Distances between the centroids ``(k, d)``, for the bounds of :func:`_lloyd`.
+
+    ``dist (k, k)`` (0 on the diagonal); ``half (k,)``, half the distance from
+    each centroid to the nearest other one (infinity when k is 1); ``nearest
+    (k,)`` that one and ``next_gap (k,)`` the distance to the second-nearest
+    other one."""
+
+    def __init__(self, centroids):
+        k = len(centroids)
+        c_sq = np.einsum("ij,ij->i", centroids, centroids)
+        self.dist = np.sqrt(_sq_distances(centroids, c_sq, centroids))
+        np.fill_diagonal(self.dist, 0.0)
+        others = self.dist + np.diag(np.full(k, np.inf))
+        every = np.arange(k)
+        self.nearest = others.argmin(axis=1)
+        gap = others[every, self.nearest]
+        others[every, self.nearest] = np.inf
+        self.half = 0.5 * gap
+        self.gap = gap
+        self.next_gap = others.min(axis=1)
+
+    def beside(self, a, b):
+        """Distance ``(m,)`` from centroid ``a (m,)`` to the nearest centroid other than ``a`` and ``b (m,)``."""
+        return np.where(np.take(self.nearest, a) == b, np.take(self.next_gap, a), np.take(self.gap, a))
+
+
+# Candidate counts of _near_search, and its points per product.
+_NEAR_COUNTS = (8, 16, 32, 64)
+_NEAR_TILE = 32
+
+
+def _near_search(Xa, x_sq, points, centre, sq_centre, centroids, gaps, margin):
+    """The assignment step of :func:`_search` for ``points (m,)``, comparing
+    each with the centroids near ``centre (m,)``, a centroid at exact squared
+    distance ``sq_centre (m,)``.
+
+    With ``up = sqrt(sq_centre + margin)``, a centroid at distance
+    ``g >= 2 up`` from the centre is at least ``g - sqrt(sq_centre) >= up``
+    from the point: its squared distance exceeds the centre's by ``margin``,
+    so it cannot be the nearest even in rounded products.  The points are
+    grouped by centre; each group is compared with the centroids closer to
+    its centre than twice its largest ``up``, in index order (as ties go to
+    the lower index), padded to the next of ``_NEAR_COUNTS`` with a dummy
+    centroid whose product is ``-inf``.  The products are computed by
+    matrix products of ``_NEAR_TILE`` points by those centroids, in the
+    points' precision, so each is the one :func:`_search` would compute
+    (BLAS computes each element of a matrix product alike, whatever the
+    sizes).  So that no result hangs on that, a point whose two best products
+    are closer than the rounding of two products could make them is left for
+    :func:`_search`, as are the groups with too many near centroids.
+
+    Returns ``labels (m,)``, ``runner (m,)``, the bounds ``(upper, near,
+    rest)`` of :func:`_lloyd` and ``left``, the positions in ``points`` still
+    to search (their other entries are meaningless).
+    """
+    n, k = len(points), len(centroids)
+    labels, runner = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
+    upper, near, rest = np.zeros(n), np.zeros(n), np.zeros(n)
+    counts = [m for m in _NEAR_COUNTS if m < k]
+    if not counts or n == 0:
+        return labels, runner, (upper, near, rest), np.arange(n)
+    # Group the points by centre; each group reaches twice its largest up.
+    by_centre = np.argsort(centre, kind="stable")
+    sorted_centre = centre[by_centre]
+    starts = np.flatnonzero(np.r_[True, sorted_centre[1:] != sorted_centre[:-1]])
+    group = sorted_centre[starts]
+    sizes = np.diff(np.r_[starts, n])
+    reach = np.maximum.reduceat(2.0 * np.sqrt(sq_centre[by_centre] + margin), starts)
+    within = gaps.dist[group] < reach[:, None]  # (groups, k)
+    size = within.sum(axis=1)
+    # Augmented centroids, one per row, and the dummy one: products -inf.
+    c_rows = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
+    c_rows = np.vstack([c_rows, np.zeros(c_rows.shape[1])]).astype(Xa.dtype)
+    c_rows[k, -1] = -np.inf
+    left = [by_centre[np.repeat(size > counts[-1], sizes)]]
+    low = 0
+    for m in counts:
+        chosen = np.flatnonzero((size > low) & (size <= m))
+        low = m
+        if chosen.size == 0:
+            continue
+        # Candidates of each chosen group, in index order, padded with the dummy.
+        rows, cols = np.nonzero(within[chosen])
+        cand = np.full((len(chosen), m), k)
+        cand[rows, np.arange(len(rows)) - np.repeat(np.cumsum(size[chosen]) - size[chosen], size[chosen])] = cols
+        # Tiles of _NEAR_TILE points of one group, the last ones padded with the group's first point.
+        tiles = -(-sizes[chosen] // _NEAR_TILE)
+        tile_group = np.repeat(np.arange(len(chosen)), tiles)
+        first_tile = np.cumsum(tiles) - tiles
+        member = np.concatenate([by_centre[starts[g]:starts[g] + sizes[g]] for g in chosen])
+        member_group = np.repeat(np.arange(len(chosen)), sizes[chosen])
+        rank = np.arange(len(member)) - np.repeat(np.cumsum(sizes[chosen]) - sizes[chosen], sizes[chosen])
+        slot = (first_tile[member_group] + rank // _NEAR_TILE) * _NEAR_TILE + rank % _NEAR_TILE
+        filler = by_centre[starts[chosen]][tile_group]
+        at = np.repeat(filler, _NEAR_TILE)
+        at[slot] = member
+        tile_rows = Xa[points[at]].reshape(len(tile_group), _NEAR_TILE, -1)
+        tile_cand = cand[tile_group]  # (tiles, m)
+        scores = np.matmul(c_rows[tile_cand], tile_rows.transpose(0, 2, 1))  # (tiles, m, _NEAR_TILE)
+        top, which = [], []
+        ranks = np.arange(m)[None, :, None]
+        for place in range(3):
+            best = scores.max(axis=1)
+            top.append(best)
+            if place < 2:
+                first = np.where(scores == best[:, None, :], ranks, m).min(axis=1)
+                which.append(first)
+                np.put_along_axis(scores, first[:, None, :], -np.inf, axis=1)
+        best_cand = [np.take_along_axis(tile_cand, r, axis=1).reshape(-1)[slot] for r in which]
+        top = np.array([t.reshape(-1)[slot] for t in top], dtype=np.float64)
+        sq = np.maximum(x_sq[points[member]] - 2.0 * top, 0.0)
+        labels[member], runner[member] = best_cand
+        upper[member], near[member], rest[member] = _bounds(sq, margin)
+        # Centroids beyond the group's reach are at least reach - |x - centre| away.
+        beyond = reach[chosen][member_group] - np.sqrt(sq_centre[member])
+        rest[member] = np.minimum(rest[member], beyond)
+        left.append(member[sq[1] - sq[0] <= 2 * margin])
+    return labels, runner, (upper, near, rest), np.sort(np.concatenate(left))
 
 
 def _init_centroids(X, Xa, w, x_sq, k, init, rng):
@@ -415,7 +632,26 @@ def _init_centroids(X, Xa, w, x_sq, k, init, rng):
 def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
     """Greedy weighted k-means++: each new centroid is the best of a few
     candidates drawn with probability proportional to weight times squared
-    distance to the nearest centroid chosen so far."""
+    distance to the nearest centroid chosen so far.
+
+    ``closest (n,)`` holds that squared distance, computed as
+    ``x^2 - 2 (x.c - c^2/2)`` with the products in the points' precision.  A
+    candidate lowers it only at the few points nearer to it than to every
+    chosen centroid, and the steps below find those points without computing
+    every distance, yet give exactly the centroids of computing them all:
+
+    - :class:`_SeedIndex` skips the blocks of points too far from every
+      candidate, and among the rest computes the exact distance only where the
+      product ``x.c - c^2/2`` exceeds a per-point threshold that rounds below
+      the value at which the distance would fall under ``closest``;
+    - the cumulative sums the candidates are drawn from are redone from the
+      first point that changed on, by the same sequential additions;
+    - the candidates are compared by the weight they take off the potential,
+      summed over the points they change.  That equals the potential but for
+      rounding; when two candidates' gains are within the rounding of either
+      way of summing, the potentials are summed over all points exactly as
+      before (``(trials, n) @ w``), so the choice never depends on it.
+    """
     n, d = X.shape
     n_trials = 2 + int(np.log(k))
     centroids = np.empty((k, d))
@@ -423,23 +659,196 @@ def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
     centroids[0] = X[first]
     closest = _sq_distances(X, x_sq, centroids[:1])[:, 0]
     potential = float(w @ closest)
+    if k == 1:
+        return centroids
+    index = _SeedIndex(X, Xa, x_sq, closest)
+    weighted = w * closest
+    cumulative = np.cumsum(weighted)
+    # Rounding of a sum of n terms, relative to the sum (twice Higham's gamma_n, with room)
+    doubt = 4.0 * (n + 4) * np.finfo(np.float64).eps
     for c in range(1, k):
         if potential <= 0:  # every point sits on a centroid already
             centroids[c] = X[rng.choice(np.flatnonzero(w > 0))]
             continue
-        cumulative = np.cumsum(w * closest)
         targets = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), n - 1)
-        # (trials, n) squared distances from the candidates, as x^2 - 2 (x.c - c^2/2)
         cand = X[candidates]
         cand_aug = np.hstack([cand, -0.5 * np.einsum("ij,ij->i", cand, cand)[:, None]])
-        trial = cand_aug.astype(Xa.dtype) @ Xa.T
-        trial = x_sq - 2.0 * trial
-        np.minimum(trial, closest, out=trial)
+        trials, points, trial = index.improvements(cand_aug.astype(Xa.dtype), cand)
+        old = closest[points]
+        np.minimum(trial, old, out=trial)
         np.maximum(trial, 0.0, out=trial)
-        potentials = trial @ w
-        best = int(np.argmin(potentials))
+        gains = np.bincount(trials, weights=w[points] * (old - trial), minlength=n_trials)
+        best = int(np.argmax(gains))
+        rivals = ~(cand == cand[best]).all(axis=1)  # a candidate at the same place is no rival
+        if (gains[rivals] >= gains[best] - doubt * cumulative[-1]).any():
+            full = np.repeat(closest[None, :], n_trials, axis=0)
+            full[trials, points] = trial
+            potentials = full @ w
+            best = int(np.argmin(potentials))
+            potential = float(potentials[best])
+        else:
+            potential = None
         centroids[c] = cand[best]
-        closest = trial[best]
-        potential = float(potentials[best])
+        mine = trials == best
+        points, trial = points[mine], trial[mine]
+        lower = trial < old[mine]
+        points, trial = points[lower], trial[lower]
+        if points.size:
+            closest[points] = trial
+            index.lowered(points, trial)
+            weighted[points] = w[points] * trial
+            # Redo the cumulative sums from the first changed point on, in the same order.
+            start = int(points.min())
+            tail = weighted[start:].copy()
+            if start > 0:
+                tail[0] += cumulative[start - 1]
+            np.cumsum(tail, out=cumulative[start:])
+        if potential is None:
+            potential = cumulative[-1]
     return centroids
+
+
+def _rounding_margin(dtype, x_sq):
+    """A bound on the rounding in the squared distances of this module, for
+    points and centroids of squared norm at most ``R2 = max(x_sq)`` (centroids
+    are weighted means of points, so this holds for them too).
+
+    A squared distance computed as ``x^2 - 2 (x.c - c^2/2)`` with the products
+    in ``dtype`` (unit roundoff ``u``) is within ``17u R2`` of the exact one:
+    rounding the point and the centroid to ``dtype`` moves ``x.c`` by at most
+    ``2u R2`` and ``c^2/2`` by ``u R2 / 2``, a dot product of four terms errs by
+    at most ``4u (R2 + R2 / 2)``, and the three are doubled.  Two such values
+    for one point are thus ordered as the exact ones when those differ by more
+    than ``34u R2``.  A squared distance computed in float64 as
+    ``sum (x - c)^2`` errs by at most ``5 u64 d^2 <= 20 u64 R2``, and a square
+    root by ``u64``.  The margin, ``64u R2 + 256 u64 R2``, covers all of that
+    with room to spare.
+    """
+    unit = np.finfo(dtype).eps / 2
+    unit64 = np.finfo(np.float64).eps / 2
+    return (64.0 * unit + 256.0 * unit64) * float(x_sq.max()) + np.finfo(np.float64).tiny
+
+
+class _SeedIndex:
+    """Where k-means++ candidates can lower ``closest``, for :func:`_kmeans_plus_plus`.
+
+    The points, in :func:`_spatial_order`, are cut into blocks of
+    ``_SEED_BLOCK`` (the last one padded); each block keeps its bounding box and
+    the largest ``closest`` of its points.  A block whose box is farther than
+    ``sqrt(max closest + margin)`` from every candidate is skipped, as no
+    distance computed to its points can fall below their ``closest``
+    (``margin``, from :func:`_rounding_margin`, bounds the rounding of a
+    computed distance).  In the other blocks the products ``s = x.c - c^2/2``
+    are computed, and a point's distance ``x^2 - 2 s`` only where ``s`` exceeds
+    ``threshold``, a value of the products' precision at or below
+    ``(x^2 - closest) / 2``: elsewhere the computed distance, rounded, cannot
+    fall below ``closest`` either.
+    """
+
+    def __init__(self, X, Xa, x_sq, closest):
+        n, d = X.shape
+        self.n, self.margin, self.x_sq = n, _rounding_margin(Xa.dtype, x_sq), x_sq
+        columns = np.ascontiguousarray(X.T)  # (d, n): reductions over n are fast this way
+        order = _spatial_order(columns)
+        blocks = -(-n // _SEED_BLOCK)
+        # Padded to whole blocks with the last point, whose threshold is +inf.
+        self.order = np.concatenate([order, np.repeat(order[-1:], blocks * _SEED_BLOCK - n)])
+        self.Xa = Xa[self.order].reshape(blocks, _SEED_BLOCK, -1)
+        boxes = np.take(columns, self.order, axis=1).reshape(d, blocks, _SEED_BLOCK)
+        self.low, self.high = boxes.min(axis=2), boxes.max(axis=2)  # (d, blocks)
+        self.slot = np.empty(n, dtype=np.intp)  # block * _SEED_BLOCK + place in block, of each point
+        self.slot[order] = np.arange(n)
+        self.threshold = np.full(blocks * _SEED_BLOCK, np.inf, dtype=Xa.dtype)
+        self.threshold[:n] = _thresholds(x_sq[order], closest[order], Xa.dtype)
+        self.closest = np.zeros((blocks, _SEED_BLOCK))  # by slot; 0 in the padding
+        self.closest.ravel()[:n] = closest[order]
+        self.reach = self.closest.max(axis=1) + self.margin
+
+    def improvements(self, cand_aug, cand):
+        """The (trial, point) pairs where candidate ``trial`` may lower the
+        point's ``closest``: ``trials (p,)``, ``points (p,)`` and the computed
+        squared distance ``x^2 - 2 (x.c - c^2/2)`` there, ``(p,)`` float64.
+        ``cand_aug (t, d + 1)`` is ``[c, -c^2/2]`` in the products' precision,
+        ``cand (t, d)`` the candidates in float64."""
+        box_sq = np.zeros((len(cand), len(self.reach)))  # (t, blocks)
+        for axis in range(len(self.low)):
+            gap = np.maximum(self.low[axis] - cand[:, axis, None], cand[:, axis, None] - self.high[axis])
+            np.maximum(gap, 0.0, out=gap)
+            gap *= gap
+            box_sq += gap
+        hit = np.flatnonzero(box_sq.min(axis=0) < self.reach)
+        products = _matmul(cand_aug, self.Xa[hit].reshape(-1, self.Xa.shape[2]).T)  # (t, m)
+        slots = (hit[:, None] * _SEED_BLOCK + np.arange(_SEED_BLOCK)).ravel()
+        pairs = np.flatnonzero(products > self.threshold[slots])
+        trials, where = np.divmod(pairs, len(slots))
+        points = self.order[slots[where]]
+        return trials, points, self.x_sq[points] - 2.0 * products.ravel()[pairs]
+
+    def lowered(self, points, closest):
+        """Record that ``points (m,)`` now have ``closest (m,)``."""
+        slots = self.slot[points]
+        self.closest.ravel()[slots] = closest
+        self.threshold[slots] = _thresholds(self.x_sq[points], closest, self.threshold.dtype)
+        blocks = np.unique(slots // _SEED_BLOCK)
+        self.reach[blocks] = self.closest[blocks].max(axis=1) + self.margin
+
+
+def _thresholds(x_sq, closest, dtype):
+    """For :class:`_SeedIndex`: a value of ``dtype`` at or below
+    ``q = (x^2 - closest) / 2`` for each point, ``(m,)``, so that a product
+    ``x.c - c^2/2`` at or below it gives a distance ``x^2 - 2 (x.c - c^2/2)``
+    at or above ``closest`` (rounding to float64 keeps that order).
+
+    It is ``q`` lowered by ``2^-19 |q|`` (at least 16 units in the last place
+    of ``dtype``: more than the rounding of ``q`` and of its conversion) and by
+    a tiny absolute amount.  An overflow to ``+inf`` is capped at the largest
+    finite value; one to ``-inf`` is safe as it is."""
+    half = 0.5 * (x_sq - closest)
+    slack = max(16 * np.finfo(dtype).eps, 2.0**-19)
+    with np.errstate(over="ignore"):
+        value = (half - np.abs(half) * slack - 1e-30).astype(dtype)
+    return np.minimum(value, np.finfo(dtype).max)
+
+
+def _matmul(a, b):
+    """``a @ b`` for a thin product (``a`` of few rows or ``b`` of few
+    columns), in pieces small enough that OpenBLAS computes each on one thread.
+
+    OpenBLAS spreads a product over threads above ``2^18`` multiply-adds, and
+    waking them costs more than these products take (and far more, erratically,
+    on a busy machine).  Every element is the same as in one whole product:
+    BLAS computes each by the same kernel whatever the matrix sizes, provided
+    both are matrices; the pieces are cut evenly, so none is a single row or
+    column (NumPy sends those to a matrix-vector routine that rounds
+    differently)."""
+    m, inner = a.shape
+    n = b.shape[1]
+    pieces = -(-(m * n * inner) // (1 << 18))
+    if pieces <= 1 or max(m, n) < 4:
+        return a @ b
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if n >= m:
+        bounds = np.linspace(0, n, min(pieces, n // 2) + 1).astype(int)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+    else:
+        bounds = np.linspace(0, m, min(pieces, m // 2) + 1).astype(int)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+    return out
+
+
+def _spatial_order(columns):
+    """A permutation ``(n,)`` of the points ``columns (d, n)`` that groups them
+    by cell of a 32-step grid over (at most) their first three coordinates,
+    cells in Z order, so that runs of consecutive points are compact in space."""
+    spread = np.zeros(32, dtype=np.uint16)  # the 5 bits of a cell index, 3 apart
+    for bit in range(5):
+        spread |= ((np.arange(32, dtype=np.uint16) >> bit) & 1) << (3 * bit)
+    code = np.zeros(columns.shape[1], dtype=np.uint16)
+    for axis, coord in enumerate(columns[:3]):
+        low, high = coord.min(), coord.max()
+        cells = ((coord - low) * (31.99 / (high - low) if high > low else 0.0)).astype(np.uint16)
+        code |= spread[cells] << axis
+    return np.argsort(code, kind="stable")
