@@ -27,12 +27,27 @@ INITS = ("k-means++", "random")
 HISTORY_ROUNDING = 1e-14
 HISTORY_ROUNDING_FLOAT32 = 1e-6
 
-# Rows of points per block in the assignment step, so that the (rows, k)
-# distance block stays near 2 MiB whatever n is.
+# Rows of points per block in the assignment step of nearest_centroid, so that
+# the (rows, k) distance block stays near 2 MiB whatever n is.
 _BLOCK_ELEMENTS = 1 << 18
 
-# Points per block of the spatial index of the k-means++ seeding.
+# Products per block of _search (OpenBLAS threads a matrix product above 2^18
+# multiply-adds), and the largest k it searches with a centroid per row.
+_SEARCH_ELEMENTS = 1 << 16
+_COLUMN_SEARCH = 32
+
+# The k-means++ seeding computes every distance in its first _SEED_DENSE_STEPS
+# steps, and after them uses _SeedIndex, with blocks of _SEED_BLOCK points, when
+# k >= _SEED_SPARSE_K (below, the index costs more than it saves).
+_SEED_DENSE_STEPS = 16
+_SEED_SPARSE_K = 128
 _SEED_BLOCK = 64
+_DRAW_BLOCK = 256
+
+# How many times Higham's bound on the rounding of a sum (count * unit roundoff *
+# sum, for non-negative terms) the seeding's shortcuts leave as room; within it
+# they fall back on the sums the first steps compute.
+_SUM_SLACK = 4.0
 
 
 @dataclass(frozen=True)
@@ -315,7 +330,7 @@ def _move_centroids(X, w, labels, members, mass, sums, centroids):
     new[filled] = sums[filled] / mass[filled, None]
     empty = np.flatnonzero(~filled)
     if empty.size:
-        badness = np.where(w > 0, _sq_to_own(X, centroids[labels]), -1.0)
+        badness = np.where(w > 0, _sq_to_own(X, np.take(centroids, labels, axis=0)), -1.0)
         worst = np.argsort(badness, kind="stable")[::-1][: empty.size]
         if badness[worst[-1]] <= 0:
             warnings.warn(
@@ -331,29 +346,36 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
     """One k-means run from ``centroids``; assumes validated, centred input.
 
     Lloyd's algorithm, with bounds that let the assignment step skip most
-    points (after Hamerly 2010, with a second tracked centroid): for each
-    point its centroid ``a`` and runner-up ``b``, an upper bound ``upper`` on
-    its distance to ``a``, and lower bounds ``near`` on its distance to ``b``
-    and ``rest`` on its distance to every other centroid.  When centroids
-    move, ``upper`` grows by the shift of ``a``, ``near`` falls by the shift of
-    ``b`` and ``rest`` by the largest shift.  A point keeps ``a`` while
-    ``upper`` is below ``near`` and ``rest``, or below half the distance from
-    ``a`` to the nearest other centroid (any other centroid is then farther
-    than ``2 half - upper > upper``).  Otherwise its exact distances to ``a``
-    and ``b`` are computed: when one of the two is clearly nearer and nearer
-    than ``rest`` (or than the distance from ``a`` to the nearest centroid
-    other than ``a`` and ``b``, less the distance to ``a``) that settles it;
-    only the remaining points are compared with every centroid.
+    points (Hamerly 2010, extended with a second tracked centroid and a local
+    decay).  For each point: its centroid ``a`` and runner-up ``b``, an upper
+    bound ``upper`` on its distance to ``a``, and lower bounds ``near`` on its
+    distance to ``b`` and ``rest`` on its distance to every other centroid.
+
+    - When the centroids move, ``upper`` grows by the shift of ``a`` and
+      ``near`` falls by the shift of ``b``.  ``rest`` falls by the largest
+      shift among the centroids within ``reach`` of ``a`` (see :class:`_Gaps`)
+      and is capped at ``reach - upper``, which bounds the distance to the
+      centroids farther than ``reach`` from ``a``.
+    - A point keeps ``a`` while ``upper`` is below both ``near`` and ``rest``,
+      or below half the distance from ``a`` to the nearest other centroid
+      (any other centroid is then farther than ``2 half - upper > upper``).
+    - Otherwise its exact distances to ``a`` and ``b`` are computed.  When one
+      of the two is clearly nearer, and nearer than ``rest`` or than the
+      distance from ``a`` to the nearest centroid other than ``a`` and ``b``
+      less the distance to ``a``, that settles it.  Only the remaining points
+      are compared with every centroid (:func:`_search`), which also gives
+      them fresh bounds.
 
     The labels are exactly those of plain Lloyd, whose assignment step takes
-    for each point the largest ``x.c - c^2/2`` computed by one matrix product
-    in the points' precision (see :func:`_search`), not only in exact
-    arithmetic.  ``margin`` (:func:`_rounding_margin`) bounds how far those
-    rounded products can put a centroid from its exact squared distance, and
-    every decision taken without them keeps that much room: ``upper`` bounds
-    ``sqrt(distance^2 + margin)`` rather than the distance, and two centroids
-    are told apart by exact distances only when their squares differ by more
-    than ``margin``.
+    for each point the largest ``x.c - c^2/2`` computed by a matrix product in
+    the points' precision (:func:`_search`), rounding and all.  ``margin``
+    (:func:`_rounding_margin`) bounds how far those rounded products can put a
+    centroid from its exact squared distance, and every decision taken without
+    them keeps that much room: ``upper`` bounds ``sqrt(distance^2 + margin)``
+    rather than the distance, and two centroids are told apart by their exact
+    distances only when the squares differ by more than ``margin``.  The
+    cluster sums are updated in the same order as plain Lloyd's, so the
+    centroids are the same to the last bit.
 
     ``Xa`` is ``[X, 1]`` in the precision of the distance products (float32
     for float32 input, as scikit-learn keeps the input's precision); sums,
@@ -375,48 +397,43 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
         moved = _move_centroids(X, w, labels, members, mass, sums, centroids)
         shift = np.sqrt(_sq_to_own(moved, centroids))
         centroids = moved
+        gaps = _Gaps(centroids, shift)
         upper += np.take(shift, labels)
         near -= np.take(shift, runner)
-        rest -= shift.max()
-        gaps = _Gaps(centroids)
+        rest -= np.take(gaps.drift, labels)
+        np.minimum(rest, np.take(gaps.reach, labels) - upper, out=rest)
         check = upper >= np.take(gaps.half, labels)
         check &= (upper >= near) | (upper >= rest)
         check = np.flatnonzero(check)
         new_labels = np.take(labels, check)
         if check.size:
             a, b = new_labels, np.take(runner, check)
-            sq_a, sq_b = _sq_to_pairs(columns, check, centroids.T, a, b)
+            sq_a, sq_b = _sq_to_pair(columns, check, centroids.T, a, b)
             b_wins = sq_b < sq_a
             win, lose = np.where(b_wins, b, a), np.where(b_wins, a, b)
             sq_win, sq_lose = np.minimum(sq_a, sq_b), np.maximum(sq_a, sq_b)
             up = np.sqrt(sq_win + margin)
-            # Lower bound on the distance to the centroids other than a and b.
-            others = gaps.beside(a, b) - np.sqrt(sq_a)
+            others = gaps.beside(a, b) - np.sqrt(sq_a)  # to the centroids but a and b
             np.maximum(others, np.take(rest, check), out=others)
-            settled = (sq_lose > sq_win + margin) & (up < others)
+            settled = np.flatnonzero((sq_lose > sq_win + margin) & (up < others))
             done = check[settled]
             new_labels[settled] = win[settled]
             runner[done] = lose[settled]
             upper[done], near[done], rest[done] = up[settled], np.sqrt(sq_lose[settled]), others[settled]
-            if not settled.all():
-                # Among the centroids near the better of a and b, then among all.
-                search = np.flatnonzero(~settled)
+            if settled.size < check.size:
+                search = np.flatnonzero((sq_lose <= sq_win + margin) | (up >= others))
                 redo = check[search]
-                found, runner[redo], bounds, left = _near_search(
-                    Xa, x_sq, redo, win[search], sq_win[search], centroids, gaps, margin)
-                new_labels[search] = found
-                upper[redo], near[redo], rest[redo] = bounds
-                if left.size:
-                    search, redo = search[left], redo[left]
-                    new_labels[search], runner[redo], sq = _search(Xa[redo], x_sq[redo], centroids)
-                    upper[redo], near[redo], rest[redo] = _bounds(sq, margin)
+                rows = np.take(Xa, redo, axis=0)
+                new_labels[search], runner[redo], sq = _search(rows, x_sq[redo], centroids)
+                upper[redo], near[redo], rest[redo] = _bounds(sq, margin)
         switched = np.flatnonzero(new_labels != np.take(labels, check))
         changed = switched.size > 0
         if changed:
             points = check[switched]
             # Move the switched points' weight and sums between clusters.
             for sign, side in ((-1, labels[points]), (1, new_labels[switched])):
-                members_delta, mass_delta, sums_delta = _cluster_sums(side, w[points], w_cols[:, points], k)
+                members_delta, mass_delta, sums_delta = _cluster_sums(
+                    side, w[points], np.take(w_cols, points, axis=1), k)
                 members += sign * members_delta
                 mass += sign * mass_delta
                 sums += sign * sums_delta
@@ -429,7 +446,7 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
         distortion = new_distortion
         if converged:
             break
-    distortion = float(w @ _sq_to_own(X, centroids[labels]) / w_sum)  # exact, once
+    distortion = float(w @ _sq_to_own(X, np.take(centroids, labels, axis=0)) / w_sum)  # exact, once
     history[-1] = distortion
     return KMeansResult(
         centroids=centroids,
@@ -442,54 +459,76 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
 
 
 def _bounds(sq, margin):
-    """``upper``, ``near`` and ``rest`` of :func:`_lloyd` from the squared
-    distances ``sq (3, m)`` that :func:`_search` computed: those are within
-    ``margin / 2`` of the exact ones, so ``sqrt(sq + 1.5 margin)`` bounds
-    ``sqrt(distance^2 + margin)`` and ``sqrt(sq - margin)`` the distance."""
+    """``upper``, ``near`` and ``rest`` of :func:`_lloyd`, each ``(m,)``, from the
+    squared distances ``sq (3, m)`` computed by :func:`_search`.  Those are
+    within ``margin / 2`` of the exact ones, so ``sqrt(sq + 1.5 margin)``
+    bounds ``sqrt(distance^2 + margin)`` and ``sqrt(sq - margin)`` the
+    distance."""
     upper = np.sqrt(sq[0] + 1.5 * margin)
     lower = np.sqrt(np.maximum(sq[1:] - margin, 0.0))
     return upper, lower[0], lower[1]
 
 
 def _search(Xa, x_sq, centroids):
-    """The assignment step with the two runners-up, in blocks of rows of the
+    """The assignment step with two runners-up, in blocks of rows of the
     augmented points ``Xa (n, d + 1)``.
 
     Returns ``labels (n,) intp`` (the largest ``x.c - c^2/2``, the lowest
     index on ties), ``runner (n,) intp`` (the second largest; ``labels`` when
-    k is 1) and ``sq (3, n)`` float64, ``x^2 - 2 (x.c - c^2/2)`` for the best
-    three (clipped at 0; infinity where k is smaller).  Each product is one
-    element of a matrix product of at least two rows, so that it does not
-    depend on which rows are searched together (see :func:`_matmul`).
+    k is 1) and ``sq (3, n)`` float64: ``x^2 - 2 (x.c - c^2/2)`` for the best
+    three, clipped at 0 (infinity where k is smaller).  Each product is an
+    element of a matrix product of at least two points by all the centroids:
+    BLAS computes those the same whatever the points around them, so a point
+    gets the same labels here whichever points it is searched with (a single
+    point would go through a matrix-vector routine that rounds differently).
+    Blocks of at most ``_SEARCH_ELEMENTS`` products keep OpenBLAS on one
+    thread; up to ``_COLUMN_SEARCH`` centroids the block is laid out one
+    centroid per row, as NumPy reduces short rows slowly.
     """
     n, k = Xa.shape[0], len(centroids)
     c_aug = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
-    c_aug = np.ascontiguousarray(c_aug.T, dtype=Xa.dtype)
+    c_aug = np.ascontiguousarray(c_aug.T, dtype=Xa.dtype)  # (d + 1, k)
     labels = np.zeros(n, dtype=np.intp)
     runner = np.zeros(n, dtype=np.intp)
     top = np.full((3, n), -np.inf)
-    step = max(2, _BLOCK_ELEMENTS // k)
+    step = max(2, _SEARCH_ELEMENTS // k)
+    by_column = k <= _COLUMN_SEARCH
+    if by_column:
+        c_rows = np.ascontiguousarray(c_aug.T)  # (k, d + 1)
+        preference = np.repeat(np.arange(k, 0, -1, dtype=np.uint8)[:, None], step, axis=1)  # k - j
     for start in range(0, n, step):
         stop = min(start + step, n)
-        rows = Xa[start:stop] if stop - start > 1 else np.repeat(Xa[start:stop], 2, axis=0)
-        scores = rows @ c_aug
         size = stop - start
-        every = np.arange(len(scores))
-        for place in range(min(k, 3)):  # (argmax is faster than max along rows)
-            chosen = scores.argmax(axis=1)
-            top[place, start:stop] = scores[every, chosen][:size]
-            if place < 2:
-                (labels if place == 0 else runner)[start:stop] = chosen[:size]
-                scores[every, chosen] = -np.inf
+        rows = Xa[start:stop] if size > 1 else np.repeat(Xa[start:stop], 2, axis=0)
+        if by_column:
+            scores = c_rows @ rows.T  # (k, size)
+            every = np.arange(scores.shape[1])
+            for place in range(min(k, 3)):
+                best = scores.max(axis=0)
+                top[place, start:stop] = best[:size]
+                if place < 2:  # the first centroid with the best product
+                    ranked = np.multiply(scores == best, preference[:, : len(every)])
+                    chosen = k - ranked.max(axis=0).astype(np.intp)
+                    (labels if place == 0 else runner)[start:stop] = chosen[:size]
+                    scores.ravel()[chosen * len(every) + every] = -np.inf
+        else:
+            scores = rows @ c_aug  # (size, k)
+            every = np.arange(len(scores))
+            for place in range(min(k, 3)):  # (argmax is faster than max along rows)
+                chosen = scores.argmax(axis=1)
+                top[place, start:stop] = scores[every, chosen][:size]
+                if place < 2:
+                    (labels if place == 0 else runner)[start:stop] = chosen[:size]
+                    scores[every, chosen] = -np.inf
     if k == 1:
         runner = labels
     return labels, runner, np.maximum(x_sq - 2.0 * top, 0.0)
 
 
-def _sq_to_pairs(columns, points, c_columns, a, b):
-    """Exact squared distances ``(m,)`` from ``points (m,)`` to their centroids
-    ``a (m,)`` and to ``b (m,)``; ``columns (d, n)`` and ``c_columns (d, k)`` are
-    the points' and centroids' coordinates, one row per axis."""
+def _sq_to_pair(columns, points, c_columns, a, b):
+    """Exact squared distances ``(m,)`` from ``points (m,)`` to the centroids
+    ``a (m,)`` and to ``b (m,)``; ``columns (d, n)`` and ``c_columns (d, k)``
+    hold the points' and the centroids' coordinates, a row per axis."""
     sq_a, sq_b = np.zeros(len(points)), np.zeros(len(points))
     for x, c in zip(columns, c_columns):
         x = np.take(x, points)
@@ -500,125 +539,50 @@ def _sq_to_pairs(columns, points, c_columns, a, b):
     return sq_a, sq_b
 
 
+# _Gaps: the reach of a centroid, in distances to its nearest other centroid.
+_REACH = 4.0
+
+
 class _Gaps:
-    """Distances between the centroids ``(k, d)``, for the bounds of :func:`_lloyd`.
+    """Distances between the centroids ``(k, d)`` for the bounds of
+    :func:`_lloyd`, given their last ``shift (k,)``; each attribute ``(k,)``:
 
-    ``dist (k, k)`` (0 on the diagonal); ``half (k,)``, half the distance from
-    each centroid to the nearest other one (infinity when k is 1); ``nearest
-    (k,)`` that one and ``next_gap (k,)`` the distance to the second-nearest
-    other one."""
+    - ``half``: half the distance to the nearest other centroid, ``nearest``
+      (infinity when k is 1); ``gap`` that distance and ``next_gap`` the one to
+      the second-nearest other centroid;
+    - ``reach``: ``_REACH`` times ``gap``, and ``drift``: the largest shift
+      among the centroids closer than ``reach``.  The centroids farther than
+      ``reach`` from a point's centroid ``a`` are at least ``reach - upper``
+      from the point, so a lower bound on the distance to the others need
+      only fall by ``drift``, not by the largest shift of all, when capped at
+      ``reach - upper``: the shifts of far-away centroids do not matter.
+    """
 
-    def __init__(self, centroids):
+    def __init__(self, centroids, shift):
         k = len(centroids)
         c_sq = np.einsum("ij,ij->i", centroids, centroids)
-        self.dist = np.sqrt(_sq_distances(centroids, c_sq, centroids))
-        np.fill_diagonal(self.dist, 0.0)
-        others = self.dist + np.diag(np.full(k, np.inf))
+        sq = _sq_distances(centroids, c_sq, centroids)
+        if k == 1:
+            self.nearest = np.zeros(1, dtype=np.intp)
+            self.gap = self.next_gap = self.half = self.reach = np.full(1, np.inf)
+            self.drift = shift.copy()
+            return
         every = np.arange(k)
-        self.nearest = others.argmin(axis=1)
-        gap = others[every, self.nearest]
-        others[every, self.nearest] = np.inf
-        self.half = 0.5 * gap
-        self.gap = gap
-        self.next_gap = others.min(axis=1)
+        sq[every, every] = np.inf
+        self.nearest = sq.argmin(axis=1)
+        self.gap = np.sqrt(sq[every, self.nearest])
+        self.half = 0.5 * self.gap
+        self.reach = _REACH * self.gap
+        sq[every, every] = 0.0
+        self.drift = np.multiply(sq < (self.reach**2)[:, None], shift).max(axis=1)
+        sq[every, every] = np.inf
+        sq[every, self.nearest] = np.inf
+        self.next_gap = np.sqrt(sq.min(axis=1))
 
     def beside(self, a, b):
-        """Distance ``(m,)`` from centroid ``a (m,)`` to the nearest centroid other than ``a`` and ``b (m,)``."""
+        """Distance ``(m,)`` from centroid ``a (m,)`` to the nearest centroid other
+        than ``a`` and ``b (m,)``."""
         return np.where(np.take(self.nearest, a) == b, np.take(self.next_gap, a), np.take(self.gap, a))
-
-
-# Candidate counts of _near_search, and its points per product.
-_NEAR_COUNTS = (8, 16, 32, 64)
-_NEAR_TILE = 32
-
-
-def _near_search(Xa, x_sq, points, centre, sq_centre, centroids, gaps, margin):
-    """The assignment step of :func:`_search` for ``points (m,)``, comparing
-    each with the centroids near ``centre (m,)``, a centroid at exact squared
-    distance ``sq_centre (m,)``.
-
-    With ``up = sqrt(sq_centre + margin)``, a centroid at distance
-    ``g >= 2 up`` from the centre is at least ``g - sqrt(sq_centre) >= up``
-    from the point: its squared distance exceeds the centre's by ``margin``,
-    so it cannot be the nearest even in rounded products.  The points are
-    grouped by centre; each group is compared with the centroids closer to
-    its centre than twice its largest ``up``, in index order (as ties go to
-    the lower index), padded to the next of ``_NEAR_COUNTS`` with a dummy
-    centroid whose product is ``-inf``.  The products are computed by
-    matrix products of ``_NEAR_TILE`` points by those centroids, in the
-    points' precision, so each is the one :func:`_search` would compute
-    (BLAS computes each element of a matrix product alike, whatever the
-    sizes).  So that no result hangs on that, a point whose two best products
-    are closer than the rounding of two products could make them is left for
-    :func:`_search`, as are the groups with too many near centroids.
-
-    Returns ``labels (m,)``, ``runner (m,)``, the bounds ``(upper, near,
-    rest)`` of :func:`_lloyd` and ``left``, the positions in ``points`` still
-    to search (their other entries are meaningless).
-    """
-    n, k = len(points), len(centroids)
-    labels, runner = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
-    upper, near, rest = np.zeros(n), np.zeros(n), np.zeros(n)
-    counts = [m for m in _NEAR_COUNTS if m < k]
-    if not counts or n == 0:
-        return labels, runner, (upper, near, rest), np.arange(n)
-    # Group the points by centre; each group reaches twice its largest up.
-    by_centre = np.argsort(centre, kind="stable")
-    sorted_centre = centre[by_centre]
-    starts = np.flatnonzero(np.r_[True, sorted_centre[1:] != sorted_centre[:-1]])
-    group = sorted_centre[starts]
-    sizes = np.diff(np.r_[starts, n])
-    reach = np.maximum.reduceat(2.0 * np.sqrt(sq_centre[by_centre] + margin), starts)
-    within = gaps.dist[group] < reach[:, None]  # (groups, k)
-    size = within.sum(axis=1)
-    # Augmented centroids, one per row, and the dummy one: products -inf.
-    c_rows = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
-    c_rows = np.vstack([c_rows, np.zeros(c_rows.shape[1])]).astype(Xa.dtype)
-    c_rows[k, -1] = -np.inf
-    left = [by_centre[np.repeat(size > counts[-1], sizes)]]
-    low = 0
-    for m in counts:
-        chosen = np.flatnonzero((size > low) & (size <= m))
-        low = m
-        if chosen.size == 0:
-            continue
-        # Candidates of each chosen group, in index order, padded with the dummy.
-        rows, cols = np.nonzero(within[chosen])
-        cand = np.full((len(chosen), m), k)
-        cand[rows, np.arange(len(rows)) - np.repeat(np.cumsum(size[chosen]) - size[chosen], size[chosen])] = cols
-        # Tiles of _NEAR_TILE points of one group, the last ones padded with the group's first point.
-        tiles = -(-sizes[chosen] // _NEAR_TILE)
-        tile_group = np.repeat(np.arange(len(chosen)), tiles)
-        first_tile = np.cumsum(tiles) - tiles
-        member = np.concatenate([by_centre[starts[g]:starts[g] + sizes[g]] for g in chosen])
-        member_group = np.repeat(np.arange(len(chosen)), sizes[chosen])
-        rank = np.arange(len(member)) - np.repeat(np.cumsum(sizes[chosen]) - sizes[chosen], sizes[chosen])
-        slot = (first_tile[member_group] + rank // _NEAR_TILE) * _NEAR_TILE + rank % _NEAR_TILE
-        filler = by_centre[starts[chosen]][tile_group]
-        at = np.repeat(filler, _NEAR_TILE)
-        at[slot] = member
-        tile_rows = Xa[points[at]].reshape(len(tile_group), _NEAR_TILE, -1)
-        tile_cand = cand[tile_group]  # (tiles, m)
-        scores = np.matmul(c_rows[tile_cand], tile_rows.transpose(0, 2, 1))  # (tiles, m, _NEAR_TILE)
-        top, which = [], []
-        ranks = np.arange(m)[None, :, None]
-        for place in range(3):
-            best = scores.max(axis=1)
-            top.append(best)
-            if place < 2:
-                first = np.where(scores == best[:, None, :], ranks, m).min(axis=1)
-                which.append(first)
-                np.put_along_axis(scores, first[:, None, :], -np.inf, axis=1)
-        best_cand = [np.take_along_axis(tile_cand, r, axis=1).reshape(-1)[slot] for r in which]
-        top = np.array([t.reshape(-1)[slot] for t in top], dtype=np.float64)
-        sq = np.maximum(x_sq[points[member]] - 2.0 * top, 0.0)
-        labels[member], runner[member] = best_cand
-        upper[member], near[member], rest[member] = _bounds(sq, margin)
-        # Centroids beyond the group's reach are at least reach - |x - centre| away.
-        beyond = reach[chosen][member_group] - np.sqrt(sq_centre[member])
-        rest[member] = np.minimum(rest[member], beyond)
-        left.append(member[sq[1] - sq[0] <= 2 * margin])
-    return labels, runner, (upper, near, rest), np.sort(np.concatenate(left))
 
 
 def _init_centroids(X, Xa, w, x_sq, k, init, rng):
@@ -635,22 +599,25 @@ def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
     distance to the nearest centroid chosen so far.
 
     ``closest (n,)`` holds that squared distance, computed as
-    ``x^2 - 2 (x.c - c^2/2)`` with the products in the points' precision.  A
-    candidate lowers it only at the few points nearer to it than to every
-    chosen centroid, and the steps below find those points without computing
-    every distance, yet give exactly the centroids of computing them all:
+    ``x^2 - 2 (x.c - c^2/2)`` with the products in the points' precision.
+    The first steps compute every candidate's distance to every point.  Later
+    on (for ``k >= _SEED_SPARSE_K``) a candidate lowers ``closest`` only at a
+    few points, and the steps find those without computing every distance,
+    yet give exactly the same centroids:
 
     - :class:`_SeedIndex` skips the blocks of points too far from every
-      candidate, and among the rest computes the exact distance only where the
+      candidate, and among the rest computes the distance only where the
       product ``x.c - c^2/2`` exceeds a per-point threshold that rounds below
-      the value at which the distance would fall under ``closest``;
-    - the cumulative sums the candidates are drawn from are redone from the
-      first point that changed on, by the same sequential additions;
+      the value at which the distance would fall under ``closest``; those
+      distances are the very numbers the full computation gives;
+    - the candidates are drawn by :class:`_Draws`, from sums by blocks that
+      are kept up to date, and it falls back on the cumulative sums of the
+      first steps when rounding could make a difference;
     - the candidates are compared by the weight they take off the potential,
       summed over the points they change.  That equals the potential but for
       rounding; when two candidates' gains are within the rounding of either
-      way of summing, the potentials are summed over all points exactly as
-      before (``(trials, n) @ w``), so the choice never depends on it.
+      way of summing, the potentials are summed over all points exactly as in
+      the first steps (``(trials, n) @ w``), so the choice never depends on it.
     """
     n, d = X.shape
     n_trials = 2 + int(np.log(k))
@@ -659,54 +626,116 @@ def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
     centroids[0] = X[first]
     closest = _sq_distances(X, x_sq, centroids[:1])[:, 0]
     potential = float(w @ closest)
-    if k == 1:
-        return centroids
-    index = _SeedIndex(X, Xa, x_sq, closest)
-    weighted = w * closest
-    cumulative = np.cumsum(weighted)
-    # Rounding of a sum of n terms, relative to the sum (twice Higham's gamma_n, with room)
-    doubt = 4.0 * (n + 4) * np.finfo(np.float64).eps
+    index = None
+    # Rounding of a sum of n terms relative to the sum, for each of two ways of summing
+    doubt = 2.0 * _SUM_SLACK * (n + 4) * np.finfo(np.float64).eps / 2
     for c in range(1, k):
         if potential <= 0:  # every point sits on a centroid already
             centroids[c] = X[rng.choice(np.flatnonzero(w > 0))]
             continue
-        targets = rng.random(n_trials) * cumulative[-1]
-        candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), n - 1)
+        if index is None and k >= _SEED_SPARSE_K and c >= _SEED_DENSE_STEPS:
+            index = _SeedIndex(X, Xa, x_sq, closest)
+            draws = _Draws(w * closest)
+        if index is None:
+            cumulative = np.cumsum(w * closest)
+            targets = rng.random(n_trials) * cumulative[-1]
+            candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), n - 1)
+        else:
+            candidates = draws.draw(rng.random(n_trials))
         cand = X[candidates]
         cand_aug = np.hstack([cand, -0.5 * np.einsum("ij,ij->i", cand, cand)[:, None]])
+        if index is None:
+            # (trials, n) squared distances from the candidates, as x^2 - 2 (x.c - c^2/2)
+            trial = _matmul(cand_aug.astype(Xa.dtype), Xa.T)
+            trial = x_sq - 2.0 * trial
+            np.minimum(trial, closest, out=trial)
+            np.maximum(trial, 0.0, out=trial)
+            potentials = trial @ w
+            best = int(np.argmin(potentials))
+            centroids[c] = cand[best]
+            closest = trial[best]
+            potential = float(potentials[best])
+            continue
         trials, points, trial = index.improvements(cand_aug.astype(Xa.dtype), cand)
-        old = closest[points]
+        old = np.take(closest, points)
         np.minimum(trial, old, out=trial)
         np.maximum(trial, 0.0, out=trial)
-        gains = np.bincount(trials, weights=w[points] * (old - trial), minlength=n_trials)
+        gains = np.bincount(trials, weights=np.take(w, points) * (old - trial), minlength=n_trials)
         best = int(np.argmax(gains))
         rivals = ~(cand == cand[best]).all(axis=1)  # a candidate at the same place is no rival
-        if (gains[rivals] >= gains[best] - doubt * cumulative[-1]).any():
+        if (gains[rivals] >= gains[best] - doubt * draws.total()).any():
             full = np.repeat(closest[None, :], n_trials, axis=0)
             full[trials, points] = trial
             potentials = full @ w
             best = int(np.argmin(potentials))
-            potential = float(potentials[best])
-        else:
-            potential = None
         centroids[c] = cand[best]
-        mine = trials == best
-        points, trial = points[mine], trial[mine]
-        lower = trial < old[mine]
-        points, trial = points[lower], trial[lower]
+        lower = np.flatnonzero((trials == best) & (trial < old))
+        points, trial = np.take(points, lower), np.take(trial, lower)
         if points.size:
             closest[points] = trial
             index.lowered(points, trial)
-            weighted[points] = w[points] * trial
-            # Redo the cumulative sums from the first changed point on, in the same order.
-            start = int(points.min())
-            tail = weighted[start:].copy()
-            if start > 0:
-                tail[0] += cumulative[start - 1]
-            np.cumsum(tail, out=cumulative[start:])
-        if potential is None:
-            potential = cumulative[-1]
+            draws.lowered(points, np.take(w, points) * trial)
+        # The potential is 0 just when every w * closest is (a sum of non-negative terms).
+        potential = draws.total()
     return centroids
+
+
+class _Draws:
+    """Draws for :func:`_kmeans_plus_plus`: ``draw(r)`` returns
+    ``np.minimum(np.searchsorted(cumulative, r * cumulative[-1], side="right"), n - 1)``
+    for ``cumulative = np.cumsum(weighted)``, without redoing those sums.
+
+    It keeps the sums of ``weighted (n,)`` by blocks of ``_DRAW_BLOCK`` points
+    and their running totals ``ends``, which differ from the sequential sums
+    by at most ``tolerance`` (each of the two ways of summing errs by less than
+    ``count * u * total``, Higham's bound for sums of non-negative terms, with
+    ``u`` the unit roundoff and ``count`` the terms added in a row).  A draw
+    looks for its target in those, then in the sequential sums within one
+    block; when the target is within ``tolerance`` of a sum it is compared
+    with, the full cumulative sums are computed, as in the first steps, so the
+    result is always the same.
+    """
+
+    def __init__(self, weighted):
+        n = len(weighted)
+        self.n, blocks = n, -(-n // _DRAW_BLOCK)
+        self.weighted = np.zeros((blocks, _DRAW_BLOCK))  # padded with zeros
+        self.weighted.ravel()[:n] = weighted
+        self.sums = self.weighted.sum(axis=1)
+        self.ends = np.cumsum(self.sums)
+        unit = np.finfo(np.float64).eps / 2
+        self.slack = 2.0 * _SUM_SLACK * (n + 2 * _DRAW_BLOCK + blocks + 8) * unit
+
+    def total(self):
+        return self.ends[-1]
+
+    def lowered(self, points, weighted):
+        """Set ``weighted`` at ``points (m,)`` to ``weighted (m,)``."""
+        self.weighted.ravel()[points] = weighted
+        touched = np.zeros(len(self.sums), dtype=bool)
+        touched[points // _DRAW_BLOCK] = True
+        blocks = np.flatnonzero(touched)
+        self.sums[blocks] = np.take(self.weighted, blocks, axis=0).sum(axis=1)
+        self.ends = np.cumsum(self.sums)
+
+    def draw(self, r):
+        """Indices ``(t,)`` drawn by the fractions ``r (t,)`` of the total."""
+        total = self.ends[-1]
+        targets = r * total
+        tolerance = self.slack * total
+        block = np.searchsorted(self.ends, targets, side="right")
+        if (block < len(self.ends)).all():
+            # Running sums before each point of the block and at it, (t, _DRAW_BLOCK + 1).
+            before = np.where(block > 0, self.ends[np.maximum(block - 1, 0)], 0.0)
+            running = np.cumsum(np.hstack([before[:, None], np.take(self.weighted, block, axis=0)]), axis=1)
+            place = np.minimum((running[:, 1:] <= targets[:, None]).sum(axis=1), _DRAW_BLOCK - 1)
+            every = np.arange(len(r))
+            chosen = block * _DRAW_BLOCK + place
+            clear = (targets - running[every, place] > tolerance) & (running[every, place + 1] - targets > tolerance)
+            if clear.all() and (chosen < self.n).all():
+                return chosen
+        cumulative = np.cumsum(self.weighted.ravel()[: self.n])
+        return np.minimum(np.searchsorted(cumulative, r * cumulative[-1], side="right"), self.n - 1)
 
 
 def _rounding_margin(dtype, x_sq):
@@ -754,15 +783,15 @@ class _SeedIndex:
         blocks = -(-n // _SEED_BLOCK)
         # Padded to whole blocks with the last point, whose threshold is +inf.
         self.order = np.concatenate([order, np.repeat(order[-1:], blocks * _SEED_BLOCK - n)])
-        self.Xa = Xa[self.order].reshape(blocks, _SEED_BLOCK, -1)
+        self.Xa = np.take(Xa, self.order, axis=0).reshape(blocks, _SEED_BLOCK, -1)
         boxes = np.take(columns, self.order, axis=1).reshape(d, blocks, _SEED_BLOCK)
         self.low, self.high = boxes.min(axis=2), boxes.max(axis=2)  # (d, blocks)
         self.slot = np.empty(n, dtype=np.intp)  # block * _SEED_BLOCK + place in block, of each point
         self.slot[order] = np.arange(n)
         self.threshold = np.full(blocks * _SEED_BLOCK, np.inf, dtype=Xa.dtype)
-        self.threshold[:n] = _thresholds(x_sq[order], closest[order], Xa.dtype)
         self.closest = np.zeros((blocks, _SEED_BLOCK))  # by slot; 0 in the padding
-        self.closest.ravel()[:n] = closest[order]
+        self.closest.ravel()[:n] = np.take(closest, order)
+        self.threshold[:n] = _thresholds(np.take(x_sq, order), self.closest.ravel()[:n], Xa.dtype)
         self.reach = self.closest.max(axis=1) + self.margin
 
     def improvements(self, cand_aug, cand):
@@ -778,20 +807,22 @@ class _SeedIndex:
             gap *= gap
             box_sq += gap
         hit = np.flatnonzero(box_sq.min(axis=0) < self.reach)
-        products = _matmul(cand_aug, self.Xa[hit].reshape(-1, self.Xa.shape[2]).T)  # (t, m)
+        products = _matmul(cand_aug, np.take(self.Xa, hit, axis=0).reshape(-1, self.Xa.shape[2]).T)  # (t, m)
         slots = (hit[:, None] * _SEED_BLOCK + np.arange(_SEED_BLOCK)).ravel()
-        pairs = np.flatnonzero(products > self.threshold[slots])
+        pairs = np.flatnonzero(products > np.take(self.threshold, slots))
         trials, where = np.divmod(pairs, len(slots))
-        points = self.order[slots[where]]
-        return trials, points, self.x_sq[points] - 2.0 * products.ravel()[pairs]
+        points = np.take(self.order, np.take(slots, where))
+        return trials, points, np.take(self.x_sq, points) - 2.0 * np.take(products, pairs)
 
     def lowered(self, points, closest):
         """Record that ``points (m,)`` now have ``closest (m,)``."""
-        slots = self.slot[points]
+        slots = np.take(self.slot, points)
         self.closest.ravel()[slots] = closest
-        self.threshold[slots] = _thresholds(self.x_sq[points], closest, self.threshold.dtype)
-        blocks = np.unique(slots // _SEED_BLOCK)
-        self.reach[blocks] = self.closest[blocks].max(axis=1) + self.margin
+        self.threshold[slots] = _thresholds(np.take(self.x_sq, points), closest, self.threshold.dtype)
+        touched = np.zeros(len(self.reach), dtype=bool)
+        touched[slots // _SEED_BLOCK] = True
+        blocks = np.flatnonzero(touched)
+        self.reach[blocks] = np.take(self.closest, blocks, axis=0).max(axis=1) + self.margin
 
 
 def _thresholds(x_sq, closest, dtype):

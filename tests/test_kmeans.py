@@ -1,4 +1,5 @@
 """The k-means core, checked by hand, by its invariants, and against scikit-learn."""
+import importlib
 import warnings
 
 import numpy as np
@@ -280,3 +281,139 @@ def test_bounds_skip_work_but_not_results(n_iter):
     np.testing.assert_array_equal(ours.labels, labels)
     np.testing.assert_allclose(ours.centroids, centroids, rtol=1e-10)
     assert ours.distortion == pytest.approx(distortion, rel=1e-10)
+
+
+def straightforward_kmeans(points, k, weights, seed, tol=1e-4, max_iter=300):
+    """A reference for :func:`kmeans` with k-means++ and one run: the same steps
+    and the same arithmetic (products ``x.c - c^2/2`` in the points' precision,
+    float64 sums updated by the points that switch), but every distance computed
+    at every step, as in a textbook: no bounds, no spatial index."""
+    X = np.asarray(points, dtype=np.float64)
+    dtype = np.float32 if points.dtype == np.float32 else np.float64
+    w = np.asarray(weights, dtype=np.float64)
+    mean = (w @ X) / w.sum()
+    X = X - mean
+    x_sq = np.einsum("ij,ij->i", X, X)
+    Xa = np.hstack([X, np.ones((len(X), 1))]).astype(dtype)
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+
+    # Greedy k-means++, every candidate against every point.
+    n_trials = 2 + int(np.log(k))
+    centroids = np.empty((k, d))
+    centroids[0] = X[rng.choice(n, p=w / w.sum())]
+    closest = np.maximum(x_sq - 2.0 * (X @ centroids[0]) + centroids[0] @ centroids[0], 0.0)
+    potential = float(w @ closest)
+    for c in range(1, k):
+        if potential <= 0:
+            centroids[c] = X[rng.choice(np.flatnonzero(w > 0))]
+            continue
+        cumulative = np.cumsum(w * closest)
+        targets = rng.random(n_trials) * cumulative[-1]
+        candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), n - 1)
+        cand = X[candidates]
+        cand_aug = np.hstack([cand, -0.5 * np.einsum("ij,ij->i", cand, cand)[:, None]])
+        trial = x_sq - 2.0 * (cand_aug.astype(dtype) @ Xa.T)
+        trial = np.maximum(np.minimum(trial, closest), 0.0)
+        potentials = trial @ w
+        best = int(np.argmin(potentials))
+        centroids[c], closest, potential = cand[best], trial[best], float(potentials[best])
+
+    def assign(centroids):
+        c_aug = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
+        scores = Xa @ c_aug.T.astype(dtype)
+        labels = scores.argmax(axis=1)
+        return labels, np.maximum(x_sq - 2.0 * scores[np.arange(n), labels].astype(np.float64), 0.0)
+
+    def cluster_sums(labels, w, X):
+        sums = [np.bincount(labels, weights=col, minlength=k) for col in (X * w[:, None]).T]
+        members, mass = np.bincount(labels[w > 0], minlength=k), np.bincount(labels, weights=w, minlength=k)
+        return members, mass, np.stack(sums, axis=1)
+
+    def cost(mass, sums, centroids):
+        cross = np.einsum("ij,ij->", centroids, sums)
+        own = mass @ np.einsum("ij,ij->i", centroids, centroids)
+        return max(float(w @ x_sq) - 2.0 * cross + own, 0.0) / w.sum()
+
+    labels, sq = assign(centroids)
+    members, mass, sums = cluster_sums(labels, w, X)
+    history = [float(w @ sq) / w.sum()]
+    for iteration in range(1, max_iter + 1):
+        moved = centroids.copy()
+        filled = members > 0
+        moved[filled] = sums[filled] / mass[filled, None]
+        empty = np.flatnonzero(~filled)
+        if empty.size:  # re-seeded with the points served worst
+            badness = np.where(w > 0, ((X - centroids[labels]) ** 2).sum(axis=1), -1.0)
+            moved[empty] = X[np.argsort(badness, kind="stable")[::-1][: empty.size]]
+        centroids = moved
+        new_labels, _ = assign(centroids)
+        points = np.flatnonzero(new_labels != labels)
+        for sign, side in ((-1, labels[points]), (1, new_labels[points])):
+            delta = cluster_sums(side, w[points], X[points])
+            members, mass, sums = members + sign * delta[0], mass + sign * delta[1], sums + sign * delta[2]
+        labels[points] = new_labels[points]
+        history.append(cost(mass, sums, centroids))
+        if points.size == 0 or history[-2] - history[-1] <= tol * history[-2]:
+            break
+    return centroids + mean, labels, np.array(history[:-1]), iteration
+
+
+@pytest.mark.parametrize("name, k, dtype", [
+    ("chelsea.jpg", 16, np.float32),
+    ("chelsea.jpg", 64, np.float32),
+    ("coffee.jpg", 200, np.float32),
+    ("chelsea.jpg", 150, np.float64),
+])
+def test_same_result_as_the_straightforward_algorithm(samples, name, k, dtype):
+    """The bounds of the Lloyd steps and the spatial index of the seeding (used
+    from k = 128 on) skip work, never change a decision: labels, centroids and
+    the distortion history are those of computing every distance, to the bit,
+    rounding of the float32 products included."""
+    colors, counts = _sample_colours(samples, name)
+    points = colors.astype(dtype)
+    for seed in (0, 1):
+        ours = kmeans(points, k, weights=counts, seed=seed)
+        centroids, labels, history, n_iter = straightforward_kmeans(points, k, counts, seed)
+        assert ours.n_iter == n_iter
+        np.testing.assert_array_equal(ours.labels, labels)
+        np.testing.assert_array_equal(ours.centroids, centroids)
+        np.testing.assert_array_equal(ours.history[:-1], history)  # the last entry is recomputed exactly
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 16, 100])
+def test_search_gives_each_point_the_same_answer_in_any_company(k):
+    """The assignment step of the bounded Lloyd iterations searches a few points
+    at a time; each must get what it gets among all points (BLAS computes an
+    element of a matrix product alike whatever the other rows; one row alone
+    would go through another routine, so it is never searched alone)."""
+    core = importlib.import_module("quantize.kmeans")
+    rng = np.random.default_rng(k)
+    X = rng.integers(0, 256, size=(3000, 3)).astype(np.float64)
+    X -= X.mean(axis=0)
+    Xa = np.hstack([X, np.ones((len(X), 1))]).astype(np.float32)
+    x_sq = np.einsum("ij,ij->i", X, X)
+    centroids = X[rng.choice(len(X), k, replace=False)] + rng.uniform(-0.5, 0.5, (k, 3))
+    every = core._search(Xa, x_sq, centroids)
+    for size in (1, 2, 3, 700):
+        some = np.sort(rng.choice(len(X), size, replace=False))
+        labels, runner, sq = core._search(Xa[some], x_sq[some], centroids)
+        np.testing.assert_array_equal(labels, every[0][some])
+        np.testing.assert_array_equal(runner, every[1][some])
+        np.testing.assert_array_equal(sq, every[2][:, some])
+
+
+def test_seeding_shortcuts_fall_back_to_the_same_choices(samples, monkeypatch):
+    """Where rounding could sway them, the seeding's shortcuts (candidates drawn
+    from sums by blocks, compared by their gains alone) fall back on the full
+    sums.  With all the room in the world they fall back every time, and the
+    result is the same."""
+    colors, counts = _sample_colours(samples, "chelsea.jpg")
+    points = colors.astype(np.float32)
+    usual = kmeans(points, 140, weights=counts, seed=3, max_iter=1)
+    core = importlib.import_module("quantize.kmeans")
+    monkeypatch.setattr(core, "_SUM_SLACK", 1e12)
+    cautious = kmeans(points, 140, weights=counts, seed=3, max_iter=1)
+    np.testing.assert_array_equal(usual.centroids, cautious.centroids)
+    centroids, _, _, _ = straightforward_kmeans(points, 140, counts, 3, max_iter=1)
+    np.testing.assert_array_equal(usual.centroids, centroids)
