@@ -39,8 +39,8 @@ _COLUMN_SEARCH = 32
 # The k-means++ seeding computes every distance in its first _SEED_DENSE_STEPS
 # steps, and after them uses _SeedIndex, with blocks of _SEED_BLOCK points, when
 # k >= _SEED_SPARSE_K (below, the index costs more than it saves).
-_SEED_DENSE_STEPS = 16
-_SEED_SPARSE_K = 128
+_SEED_DENSE_STEPS = 8
+_SEED_SPARSE_K = 64
 _SEED_BLOCK = 64
 _DRAW_BLOCK = 256
 

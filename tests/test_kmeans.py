@@ -367,7 +367,7 @@ def straightforward_kmeans(points, k, weights, seed, tol=1e-4, max_iter=300):
 ])
 def test_same_result_as_the_straightforward_algorithm(samples, name, k, dtype):
     """The bounds of the Lloyd steps and the spatial index of the seeding (used
-    from k = 128 on) skip work, never change a decision: labels, centroids and
+    from k = 64 on) skip work, never change a decision: labels, centroids and
     the distortion history are those of computing every distance, to the bit,
     rounding of the float32 products included."""
     colors, counts = _sample_colours(samples, name)
