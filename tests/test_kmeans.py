@@ -365,11 +365,13 @@ def straightforward_kmeans(points, k, weights, seed, tol=1e-4, max_iter=300):
     ("coffee.jpg", 200, np.float32),
     ("chelsea.jpg", 150, np.float64),
 ])
-def test_same_result_as_the_straightforward_algorithm(samples, name, k, dtype):
+def test_same_result_as_the_straightforward_algorithm(samples, name, k, dtype, monkeypatch):
     """The bounds of the Lloyd steps and the spatial index of the seeding (used
-    from k = 64 on) skip work, never change a decision: labels, centroids and
-    the distortion history are those of computing every distance, to the bit,
-    rounding of the float32 products included."""
+    from k = 64 on, here on any number of points) skip work, never change a
+    decision: labels, centroids and the distortion history are those of
+    computing every distance, to the bit, rounding of the float32 products
+    included."""
+    monkeypatch.setattr(importlib.import_module("quantize.kmeans"), "_SEED_SPARSE_N", 0)
     colors, counts = _sample_colours(samples, name)
     points = colors.astype(dtype)
     for seed in (0, 1):
@@ -408,6 +410,7 @@ def test_seeding_shortcuts_fall_back_to_the_same_choices(samples, monkeypatch):
     from sums by blocks, compared by their gains alone) fall back on the full
     sums.  With all the room in the world they fall back every time, and the
     result is the same."""
+    monkeypatch.setattr(importlib.import_module("quantize.kmeans"), "_SEED_SPARSE_N", 0)
     colors, counts = _sample_colours(samples, "chelsea.jpg")
     points = colors.astype(np.float32)
     usual = kmeans(points, 140, weights=counts, seed=3, max_iter=1)
