@@ -18,7 +18,7 @@ from click_default_group import DefaultGroup
 
 from . import __version__
 from .errors import OutputLargerError, ParameterError, QuantizeError
-from .limits import DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS
+from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPEEDS
 
 EXIT_LARGER = OutputLargerError.exit_code
 
@@ -131,17 +131,19 @@ def kmeans_options(fast: bool = True):
     ]
     if fast:
         options.append(click.option(
-            "--fast/--exact", default=True, show_default=True,
-            help="Coarse to fine (a pixel sample first, then every unique colour), or "
-                 "one k-means on every unique colour (slower, the same optimum as on pixels)."))
+            "--speed", type=click.IntRange(SPEEDS[0], SPEEDS[-1]), default=DEFAULT_SPEED, show_default=True,
+            help="1 slowest and best (one k-means on every unique colour) to 10 fastest (a pixel "
+                 "sample only); in between, a sample first, then every colour."))
+        options.append(click.option(
+            "--exact", is_flag=True, help="The same as --speed 1: the exact weighted k-means on the pixels."))
 
     def decorate(command):
         @functools.wraps(command)
-        def gather(*args, seed, init, n_init, tol, max_iter, fast=True, **kwargs):
+        def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, **kwargs):
             from .pipeline import KMeansOptions
 
             chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
-                                   seed=seed, fast=fast)
+                                   seed=seed, speed=1 if exact else speed)
             return command(*args, options=chosen, **kwargs)
 
         for option in reversed(options):

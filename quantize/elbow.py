@@ -173,7 +173,7 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
     of max(4096, 32 K) for the largest K, as in :func:`quantize.fit_palette`),
     twice per K: from ``options.init`` and from the previous K's centroids plus
     the worst-served points; the better run's palette is measured on every
-    colour of the image.  ``options.fast`` does not apply: the sweep always
+    colour of the image.  ``options.speed`` does not apply: the sweep always
     runs on the sample.  ``on_progress`` gets the share of the work done after
     each K (the cost of a K is taken as proportional to K).
     """

@@ -7,3 +7,5 @@ MAX_PIXELS = 180_000_000  # the default pixel limit (Pillow's hard limit)
 INITS = ("k-means++", "random")  # starting centroids of the k-means core
 DITHER_METHODS = ("none", "floyd-steinberg", "ordered")
 PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")  # batch: the palette file beside each output
+SPEEDS = range(1, 11)  # --speed: 1 slowest and best, 10 fastest (see pipeline.SPEED_SCHEDULE)
+DEFAULT_SPEED = 4

@@ -15,16 +15,32 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
-from .limits import DITHER_METHODS, MAX_COLORS
+from .limits import DEFAULT_SPEED, DITHER_METHODS, MAX_COLORS, SPEEDS
 from .histogram import (Histogram, coarsen, color_histogram, from_working_points, key_histogram, pack,
                         working_points)
 from .kmeans import INITS, auto_n_init, kmeans, nearest_centroid
 from .progress import ProgressCallback, notify, span
 from .remap import nearest_palette, remap
 
-SAMPLE_PER_CLUSTER, SAMPLE_MIN = 32, 4096  # pixels drawn for the first level
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
+
+# What each speed above 1 does (speed 1: one k-means on every unique colour):
+# pixels drawn for the first level, per cluster and at least; the last level's
+# stop threshold as a multiple of ``tol``; and its iteration limit (None: max_iter;
+# 0: no last level, the sample's centroids are the palette).  Time and PSNR at
+# each speed are measured by bench/bench_speed_curve.py.
+SPEED_SCHEDULE = {
+    2: (32, 4096, 1, None),
+    3: (32, 4096, 3, None),
+    4: (32, 4096, 10, None),
+    5: (32, 4096, 30, None),
+    6: (32, 4096, 30, 3),
+    7: (32, 4096, 30, 1),
+    8: (32, 4096, 1, 0),
+    9: (16, 2048, 1, 0),
+    10: (8, 1024, 1, 0),
+}
 
 
 @dataclass(frozen=True)
@@ -45,9 +61,11 @@ class KMeansOptions:
         Iteration limit of one run.
     seed : int >= 0 or None
         Seed of the one random generator; None draws fresh entropy.
-    fast : bool
-        Coarse to fine (a pixel sample, then every colour) or one k-means on
-        every colour (see :func:`fit_palette`).
+    speed : int, 1 to 10
+        1: one k-means on every unique colour; 2 to 10: coarse to fine, a
+        pixel sample first, then the unique colours with a looser stop or
+        fewer iterations as the speed rises (``SPEED_SCHEDULE``, see
+        :func:`fit_palette`).
 
     Examples
     --------
@@ -64,7 +82,7 @@ class KMeansOptions:
     tol: float = 1e-4
     max_iter: int = 300
     seed: int | None = None
-    fast: bool = True
+    speed: int = DEFAULT_SPEED
 
     INITS: ClassVar[tuple[str, ...]] = INITS
 
@@ -79,6 +97,8 @@ class KMeansOptions:
             raise ParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
         if self.seed is not None and not (_is_int(self.seed) and self.seed >= 0):
             raise ParameterError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        if not (_is_int(self.speed) and self.speed in SPEEDS):
+            raise ParameterError(f"speed must be an integer from {SPEEDS[0]} to {SPEEDS[-1]}, got {self.speed!r}")
 
     @property
     def runs(self) -> int:
@@ -221,12 +241,15 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
         Number of colours, 1 to 256.  Data with no more than ``k`` colours
         gets its own colours (``Palette.exact``).
     options : KMeansOptions, optional
-        With ``fast`` (the default), k-means first runs on a sample of
-        max(4096, 32 K) pixels (``init`` and ``n_init`` apply there), and its
-        centroids start a run on all the unique colours (on the colours binned
-        to 6 bits per channel when there are more than 2**18 of them).
-        Without, one k-means on all the unique colours: the exact weighted
-        equivalent of k-means on the pixels.
+        At ``speed`` 1, one k-means on all the unique colours: the exact
+        weighted equivalent of k-means on the pixels.  Above, k-means first
+        runs on a sample of max(4096, 32 K) pixels (fewer at speeds 9 and 10;
+        ``init`` and ``n_init`` apply there), and its centroids start a run on
+        all the unique colours (on the colours binned to 6 bits per channel
+        when there are more than 2**18 of them), which stops at ``tol`` times
+        1, 3, 10 or 30 at speeds 2 to 5, after at most 3 iterations at speed
+        6 and 1 at speed 7; from speed 8 on the sample's centroids are the
+        palette.
     on_progress : callable(fraction) -> bool or None, optional
         See :mod:`quantize.progress`; the first level counts for 30%.
     """
@@ -241,17 +264,23 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
     data = Histogram(hist.keys[1:], hist.colors[1:], hist.counts[1:]) if reserve else hist
     k_fit = k - reserve
     rng = np.random.default_rng(options.seed)
-    if options.fast:
-        levels = sample_levels(data, k_fit, rng)
-    else:
+    runs = [(options.tol, options.max_iter)]  # (tol, max_iter) of each level
+    if options.speed == 1:
         levels = [(data.points(), data.counts)]
+    else:
+        per_cluster, least, fine_tol, fine_iter = SPEED_SCHEDULE[options.speed]
+        levels = sample_levels(data, k_fit, rng, per_cluster, least)
+        if len(levels) == 2:
+            fine_iter = options.max_iter if fine_iter is None else min(fine_iter, options.max_iter)
+            runs.append((options.tol * fine_tol, fine_iter))
+            if fine_iter == 0:
+                levels, runs = levels[:1], runs[:1]
     shares = [0.0, SAMPLE_SHARE, 1.0] if len(levels) == 2 else [0.0, 1.0]
     init, n_iter = options.init, 0
-    for level, (points, weights) in enumerate(levels):
+    for level, ((points, weights), (tol, max_iter)) in enumerate(zip(levels, runs)):
         result = kmeans(
-            points, int(k_fit), weights=weights, init=init, n_init=options.n_init, tol=options.tol,
-            max_iter=options.max_iter, seed=rng,
-            on_progress=span(on_progress, shares[level], shares[level + 1]),
+            points, int(k_fit), weights=weights, init=init, n_init=options.n_init, tol=tol,
+            max_iter=max_iter, seed=rng, on_progress=span(on_progress, shares[level], shares[level + 1]),
         )
         init, n_iter = result.centroids, n_iter + result.n_iter
     colors = from_working_points(result.centroids, hist.channels)
@@ -354,18 +383,21 @@ def _fit_channels(colors: np.ndarray, image: np.ndarray) -> np.ndarray:
     return colors
 
 
-def sample_levels(hist: Histogram, k: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
+def sample_levels(hist: Histogram, k: int, rng, per_cluster: int = 32,
+                  least: int = 4096) -> list[tuple[np.ndarray, np.ndarray]]:
     """The weighted point sets of coarse-to-fine k-means, coarsest first.
 
-    The first level is a random sample of pixels (drawn with replacement, so
-    each colour's weight is how often it was drawn); the last is every unique
-    colour, or, for very many colours, their 6-bit bins.
+    The first level is a random sample of max(``least``, ``per_cluster`` k)
+    pixels (drawn with replacement, so each colour's weight is how often it
+    was drawn); the last is every unique colour, or, for very many colours,
+    their 6-bit bins.  When the sample would be more than half as large as the
+    last level, or would hold fewer than k colours, there is only the last.
     """
     if len(hist.colors) <= FINE_MAX:
         fine = (hist.points(), hist.counts)
     else:
         fine = coarsen(hist, 6)
-    size = max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k)
+    size = max(least, per_cluster * k)
     if 2 * size > len(fine[0]):
         return [fine]
     drawn = rng.choice(len(hist.colors), size=size, p=hist.counts / hist.n_pixels)

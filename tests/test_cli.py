@@ -141,6 +141,19 @@ def test_same_seed_same_bytes(photo, tmp_path):
     assert (tmp_path / "a.gpl").read_text().splitlines()[3:] == (tmp_path / "b.gpl").read_text().splitlines()[3:]
 
 
+def test_exact_is_speed_one_and_the_speed_is_recorded(photo, tmp_path):
+    from quantize.files import recorded_parameters
+
+    outputs = {}
+    for name, args in (("exact", ["--exact"]), ("one", ["--speed", 1]), ("default", []), ("ten", ["--speed", 10])):
+        outputs[name] = tmp_path / f"{name}.png"
+        assert run(photo, "-k", 16, "-o", outputs[name], "--no-palette", *args).exit_code == 0
+    data = {name: path.read_bytes() for name, path in outputs.items()}
+    assert data["exact"] == data["one"]
+    assert len(set(data.values())) == 3
+    assert [recorded_parameters(outputs[n])["speed"] for n in ("one", "default", "ten")] == [1, 4, 10]
+
+
 def test_few_colours_note(tmp_path):
     from quantize.imageio import write_quantized
 
@@ -200,6 +213,7 @@ def test_rgba_becomes_a_palette_png_with_transparency(samples, tmp_path, name, s
         (["good.png", "-k", "4", "--map", "{tmp}/p.gpl"], 2, "quantize: error: give -k K or --map PALETTE (one of them) (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "--dither", "atkinson"], 2, "quantize: error: Invalid value for '--dither': 'atkinson' is not one of 'none', 'floyd-steinberg', 'ordered'. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "--dither-strength", "1.5"], 2, "quantize: error: Invalid value for '--dither-strength': 1.5 is not in the range 0<=x<=1. (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "--speed", "11"], 2, "quantize: error: Invalid value for '--speed': 11 is not in the range 1<=x<=10. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "--init", "wu"], 2, "quantize: error: Invalid value for '--init': 'wu' is not one of 'k-means++', 'random'. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "-o", "{tmp}/x.svg"], 2, "quantize: {tmp}/x.svg: cannot write this format; use one of .png, .gif, .bmp, .tif, .tiff, .webp, .jpg, .jpeg\n"),
         (["good.png", "-k", "4", "--palette", "{tmp}/p.aco"], 2, "quantize: {tmp}/p.aco: unknown palette format; use one of .gpl, .json, .txt, .hex, .png\n"),

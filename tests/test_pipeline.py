@@ -92,9 +92,12 @@ def test_bad_input_raises(image, k, match):
         quantize_image(image, k)
 
 
-def test_fast_path_is_as_good_as_the_exact_one(samples):
-    """Coarse to fine against one k-means on all unique colours: the mean
-    distortion ratio over four sample photos and two seeds is within 0.5%."""
+@pytest.mark.parametrize("speed, bound", [(2, 1.005), (4, 1.015)])
+def test_coarse_to_fine_is_nearly_as_good_as_the_exact_path(samples, speed, bound):
+    """Coarse to fine against one k-means on all unique colours (speed 1): the
+    mean distortion ratio over four sample photos and two seeds, at K = 16, 64
+    and 256, is within 0.5% at speed 2 and within 1.5% at the default speed 4
+    (measured: at most 0.35% and 1.2%)."""
     from quantize import read_image
 
     for k in (16, 64, 256):
@@ -102,19 +105,54 @@ def test_fast_path_is_as_good_as_the_exact_one(samples):
         for name in ("chelsea.jpg", "rocket.jpg", "hubble.jpg", "retina.jpg"):
             image = read_image(samples / name)
             for seed in range(2):
-                fast = quantize_image(image, k, KMeansOptions(seed=seed))
-                full = quantize_image(image, k, KMeansOptions(seed=seed, fast=False))
+                fast = quantize_image(image, k, KMeansOptions(seed=seed, speed=speed))
+                full = quantize_image(image, k, KMeansOptions(seed=seed, speed=1))
                 ratios.append(fast.distortion / full.distortion)
-        assert np.mean(ratios) < 1.005, (k, ratios)
+        assert np.mean(ratios) < bound, (k, ratios)
+
+
+def test_each_speed_runs_its_schedule(samples):
+    """Speed 1 is k-means on every colour; 7 runs one iteration on every colour
+    after the sample; 8 to 10 stop at the sample, 9 and 10 on fewer pixels."""
+    from quantize import read_image
+    from quantize.histogram import color_histogram, from_working_points
+    from quantize.kmeans import kmeans
+    from quantize.pipeline import fit_palette, sample_levels
+
+    hist = color_histogram(read_image(samples / "chelsea.jpg"))
+    k = 32
+    exact = kmeans(hist.points(), k, weights=hist.counts, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(fit_palette(hist, k, KMeansOptions(seed=3, speed=1)).colors,
+                                  from_working_points(exact.centroids, 3))
+    sizes = {}
+    for speed, (per_cluster, least) in ((8, (32, 4096)), (9, (16, 2048)), (10, (8, 1024))):
+        rng = np.random.default_rng(3)
+        (points, weights), _ = sample_levels(hist, k, rng, per_cluster, least)
+        sample = kmeans(points, k, weights=weights, seed=rng)
+        palette = fit_palette(hist, k, KMeansOptions(seed=3, speed=speed))
+        np.testing.assert_array_equal(palette.colors, from_working_points(sample.centroids, 3))
+        assert palette.n_iter == sample.n_iter
+        sizes[speed] = weights.sum()
+    assert sizes == {8: 4096, 9: 2048, 10: 1024}
+    rng = np.random.default_rng(3)
+    (points, weights), _ = sample_levels(hist, k, rng)
+    assert fit_palette(hist, k, KMeansOptions(seed=3, speed=7)).n_iter == kmeans(
+        points, k, weights=weights, seed=rng).n_iter + 1
+
+
+def test_speed_out_of_range_raises():
+    for speed in (0, 11, 2.5, True):
+        with pytest.raises(ParameterError, match="speed must be an integer from 1 to 10"):
+            KMeansOptions(speed=speed)
 
 
 def test_many_colours_use_binned_last_level(monkeypatch):
     from quantize import pipeline
 
     image = small_photo(seed=5, shape=(120, 160))
-    reference = quantize_image(image, 8, KMeansOptions(seed=1, fast=False))
+    reference = quantize_image(image, 8, KMeansOptions(seed=1, speed=1))
     monkeypatch.setattr(pipeline, "FINE_MAX", 100)
-    monkeypatch.setattr(pipeline, "SAMPLE_MIN", 64)
+    monkeypatch.setitem(pipeline.SPEED_SCHEDULE, 4, (32, 64, 10, None))
     result = quantize_image(image, 8, KMeansOptions(seed=1))
     assert result.distortion < 1.02 * reference.distortion
     assert len(result.palette) == 8
@@ -164,7 +202,7 @@ def test_progress_of_a_default_run_never_goes_back(samples):
     from quantize import read_image
 
     image = read_image(samples / "astronaut.jpg")
-    for options in (KMeansOptions(seed=0), KMeansOptions(seed=0, init="random"), KMeansOptions(fast=False, n_init=2)):
+    for options in (KMeansOptions(seed=0), KMeansOptions(seed=0, init="random"), KMeansOptions(speed=1, n_init=2)):
         seen = []
         quantize_image(image, 16, options, on_progress=seen.append)
         assert len(seen) > 5
