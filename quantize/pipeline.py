@@ -26,20 +26,21 @@ FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bin
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
 
 # What each speed above 1 does (speed 1: one k-means on every unique colour):
-# pixels drawn for the first level, per cluster and at least; the last level's
-# stop threshold as a multiple of ``tol``; and its iteration limit (None: max_iter;
-# 0: no last level, the sample's centroids are the palette).  Time and PSNR at
-# each speed are measured by bench/bench_speed_curve.py.
+# pixels drawn for the first level, per cluster and at least; whether a level on
+# the colours binned to 6 bits per channel comes next; the last level's stop
+# threshold as a multiple of ``tol``, and its iteration limit (None: max_iter;
+# 0: no run on every colour, the level before gives the palette).  Time and
+# PSNR at each speed: bench/bench_speed_curve.py.
 SPEED_SCHEDULE = {
-    2: (32, 4096, 1, None),
-    3: (32, 4096, 3, None),
-    4: (32, 4096, 10, None),
-    5: (32, 4096, 30, None),
-    6: (32, 4096, 30, 3),
-    7: (32, 4096, 30, 1),
-    8: (32, 4096, 1, 0),
-    9: (16, 2048, 1, 0),
-    10: (8, 1024, 1, 0),
+    2: (32, 4096, False, 1, None),
+    3: (32, 4096, True, 1, None),
+    4: (32, 4096, True, 10, None),
+    5: (32, 4096, True, 10, 3),
+    6: (32, 4096, True, 10, 1),
+    7: (32, 4096, True, 1, 0),
+    8: (32, 4096, False, 1, 0),
+    9: (16, 2048, False, 1, 0),
+    10: (8, 1024, False, 1, 0),
 }
 
 
@@ -246,10 +247,12 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
         runs on a sample of max(4096, 32 K) pixels (fewer at speeds 9 and 10;
         ``init`` and ``n_init`` apply there), and its centroids start a run on
         all the unique colours (on the colours binned to 6 bits per channel
-        when there are more than 2**18 of them), which stops at ``tol`` times
-        1, 3, 10 or 30 at speeds 2 to 5, after at most 3 iterations at speed
-        6 and 1 at speed 7; from speed 8 on the sample's centroids are the
-        palette.
+        when there are more than 2**18 of them).  From speed 3 on, a level on
+        the colours binned to 6 bits per channel comes between the two (see
+        :func:`sample_levels`), and the run on every colour stops at 10 tol
+        from speed 4, after at most 3 iterations at speed 5 and 1 at speed 6;
+        at speed 7 the binned level gives the palette, from speed 8 the
+        sample (of 32 K, 16 K, 8 K pixels, at least 4096, 2048, 1024).
     on_progress : callable(fraction) -> bool or None, optional
         See :mod:`quantize.progress`; the first level counts for 30%.
     """
@@ -264,18 +267,18 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
     data = Histogram(hist.keys[1:], hist.colors[1:], hist.counts[1:]) if reserve else hist
     k_fit = k - reserve
     rng = np.random.default_rng(options.seed)
-    runs = [(options.tol, options.max_iter)]  # (tol, max_iter) of each level
     if options.speed == 1:
         levels = [(data.points(), data.counts)]
+        runs = [(options.tol, options.max_iter)]  # (tol, max_iter) of each level
     else:
-        per_cluster, least, fine_tol, fine_iter = SPEED_SCHEDULE[options.speed]
-        levels = sample_levels(data, k_fit, rng, per_cluster, least)
-        if len(levels) == 2:
-            fine_iter = options.max_iter if fine_iter is None else min(fine_iter, options.max_iter)
-            runs.append((options.tol * fine_tol, fine_iter))
-            if fine_iter == 0:
-                levels, runs = levels[:1], runs[:1]
-    shares = [0.0, SAMPLE_SHARE, 1.0] if len(levels) == 2 else [0.0, 1.0]
+        per_cluster, least, bins, fine_tol, fine_iter = SPEED_SCHEDULE[options.speed]
+        levels = sample_levels(data, k_fit, rng, per_cluster, least, bins=bins)
+        fine_iter = options.max_iter if fine_iter is None else min(fine_iter, options.max_iter)
+        runs = [(options.tol, options.max_iter)] * (len(levels) - 1) + [(options.tol * fine_tol, fine_iter)]
+        if fine_iter == 0 and len(levels) > 1:
+            levels, runs = levels[:-1], runs[:-1]
+    # Progress: the first level takes SAMPLE_SHARE of the bar, the others share the rest.
+    shares = [0.0, *np.linspace(SAMPLE_SHARE, 1.0, len(levels)).tolist()] if len(levels) > 1 else [0.0, 1.0]
     init, n_iter = options.init, 0
     for level, ((points, weights), (tol, max_iter)) in enumerate(zip(levels, runs)):
         result = kmeans(
@@ -383,18 +386,27 @@ def _fit_channels(colors: np.ndarray, image: np.ndarray) -> np.ndarray:
     return colors
 
 
-def sample_levels(hist: Histogram, k: int, rng, per_cluster: int = 32,
-                  least: int = 4096) -> list[tuple[np.ndarray, np.ndarray]]:
+def sample_levels(hist: Histogram, k: int, rng, per_cluster: int = 32, least: int = 4096, *,
+                  bins: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """The weighted point sets of coarse-to-fine k-means, coarsest first.
 
     The first level is a random sample of max(``least``, ``per_cluster`` k)
     pixels (drawn with replacement, so each colour's weight is how often it
     was drawn); the last is every unique colour, or, for very many colours,
-    their 6-bit bins.  When the sample would be more than half as large as the
-    last level, or would hold fewer than k colours, there is only the last.
+    their 6-bit bins.  With ``bins``, the 6-bit bins (each at its
+    pixel-weighted mean) come between the two when there are no more than
+    half as many bins as colours and at least ``4 k`` of them: k-means on them
+    is k-means on the colours with each bin kept whole, so the last level
+    starts near its optimum.  When the sample would be more than half as large
+    as the last level, or would hold fewer than k colours, there is only the
+    last.
     """
+    middle = []
     if len(hist.colors) <= FINE_MAX:
         fine = (hist.points(), hist.counts)
+        if bins:
+            binned = coarsen(hist, 6)
+            middle = [binned] if 4 * k <= len(binned[0]) <= len(hist.colors) // 4 else []
     else:
         fine = coarsen(hist, 6)
     size = max(least, per_cluster * k)
@@ -404,7 +416,7 @@ def sample_levels(hist: Histogram, k: int, rng, per_cluster: int = 32,
     picked, times = np.unique(drawn, return_counts=True)
     if len(picked) < k:
         return [fine]
-    return [(hist.points()[picked], times), fine]
+    return [(hist.points()[picked], times), *middle, fine]
 
 
 def _is_int(value) -> bool:

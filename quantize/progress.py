@@ -24,7 +24,7 @@ ProgressCallback = Callable[[float], Optional[bool]]
 def notify(on_progress: ProgressCallback | None, fraction: float) -> None:
     """Tell ``on_progress`` that ``fraction`` of the work is done; raise
     :class:`Cancelled` when it answers ``False``."""
-    if on_progress is not None and on_progress(min(max(fraction, 0.0), 1.0)) is False:
+    if on_progress is not None and on_progress(float(min(max(fraction, 0.0), 1.0))) is False:
         raise Cancelled("cancelled")
 
 

@@ -112,10 +112,11 @@ def test_coarse_to_fine_is_nearly_as_good_as_the_exact_path(samples, speed, boun
 
 
 def test_each_speed_runs_its_schedule(samples):
-    """Speed 1 is k-means on every colour; 7 runs one iteration on every colour
-    after the sample; 8 to 10 stop at the sample, 9 and 10 on fewer pixels."""
+    """Speed 1 is k-means on every colour; 6 runs one iteration on every colour
+    after the sample and the 6-bit bins, 7 stops at the bins; 8 to 10 stop at
+    the sample, 9 and 10 on fewer pixels."""
     from quantize import read_image
-    from quantize.histogram import color_histogram, from_working_points
+    from quantize.histogram import coarsen, color_histogram, from_working_points
     from quantize.kmeans import kmeans
     from quantize.pipeline import fit_palette, sample_levels
 
@@ -135,9 +136,14 @@ def test_each_speed_runs_its_schedule(samples):
         sizes[speed] = weights.sum()
     assert sizes == {8: 4096, 9: 2048, 10: 1024}
     rng = np.random.default_rng(3)
-    (points, weights), _ = sample_levels(hist, k, rng)
-    assert fit_palette(hist, k, KMeansOptions(seed=3, speed=7)).n_iter == kmeans(
-        points, k, weights=weights, seed=rng).n_iter + 1
+    sample, bins, fine = sample_levels(hist, k, rng, bins=True)
+    np.testing.assert_array_equal(bins[0], coarsen(hist, 6)[0])
+    first = kmeans(sample[0], k, weights=sample[1], seed=rng)
+    second = kmeans(bins[0], k, weights=bins[1], init=first.centroids, seed=rng)
+    palette = fit_palette(hist, k, KMeansOptions(seed=3, speed=7))
+    np.testing.assert_array_equal(palette.colors, from_working_points(second.centroids, 3))
+    assert palette.n_iter == first.n_iter + second.n_iter
+    assert fit_palette(hist, k, KMeansOptions(seed=3, speed=6)).n_iter == first.n_iter + second.n_iter + 1
 
 
 def test_speed_out_of_range_raises():
@@ -152,7 +158,7 @@ def test_many_colours_use_binned_last_level(monkeypatch):
     image = small_photo(seed=5, shape=(120, 160))
     reference = quantize_image(image, 8, KMeansOptions(seed=1, speed=1))
     monkeypatch.setattr(pipeline, "FINE_MAX", 100)
-    monkeypatch.setitem(pipeline.SPEED_SCHEDULE, 4, (32, 64, 10, None))
+    monkeypatch.setitem(pipeline.SPEED_SCHEDULE, 4, (32, 64, True, 10, None))
     result = quantize_image(image, 8, KMeansOptions(seed=1))
     assert result.distortion < 1.02 * reference.distortion
     assert len(result.palette) == 8
