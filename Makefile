@@ -35,6 +35,7 @@ test: install
 bench: install
 	$(PY) bench/bench_kmeans.py
 	$(PY) bench/bench_speed.py
+	$(PY) bench/bench_speed_curve.py
 	$(PY) bench/bench_elbow.py
 	$(PY) bench/bench_batch.py
 	$(PY) bench/bench_memory.py
