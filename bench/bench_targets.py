@@ -180,7 +180,12 @@ def main():
     args = parser.parse_args()
     parts = {int(p) for p in args.parts.split(",")}
     folder_repeats = args.folder_repeats or args.repeats
-    version = subprocess.run(["pngquant", "--version"], capture_output=True, text=True).stdout.strip()
+    if shutil.which("pngquant") is None:
+        print("# pngquant is not installed: parts 1 and 2 skipped (apt-get install pngquant)")
+        parts -= {1, 2}
+        version = "none"
+    else:
+        version = subprocess.run(["pngquant", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"# {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, Python "
           f"{platform.python_version()}, numpy {np.__version__}, pngquant {version}, "
           f"median of {args.repeats} (folder {folder_repeats})")
@@ -196,6 +201,8 @@ def main():
         part_imports(args.repeats, summary)
     if 5 in parts:
         part_big(args.repeats, summary)
+    if not summary:
+        return
     width = max(len(t) for t, _, _ in summary)
     mwidth = max(len(m) for _, m, _ in summary)
     print(f"## summary ({sum(ok for _, _, ok in summary)} of {len(summary)} met)")

@@ -115,8 +115,9 @@ def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
         yield on_progress, bar
 
 
-def kmeans_options(fast: bool = True):
-    """The k-means options, gathered into one :class:`KMeansOptions` argument ``options``."""
+def kmeans_options(speed: bool = True):
+    """The k-means options, gathered into one :class:`KMeansOptions` argument
+    ``options``; with ``speed``, --speed and --exact too."""
     options = [
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Random seed; the same seed gives the same bytes."),
@@ -129,7 +130,7 @@ def kmeans_options(fast: bool = True):
         click.option("--max-iter", type=click.IntRange(min=1), default=300, show_default=True,
                      help="Iteration limit of one run."),
     ]
-    if fast:
+    if speed:
         options.append(click.option(
             "--speed", type=click.IntRange(SPEEDS[0], SPEEDS[-1]), default=DEFAULT_SPEED, show_default=True,
             help="1 slowest and best (one k-means on every unique colour) to 10 fastest (a pixel "
@@ -298,7 +299,7 @@ def palette_lines(entries, show_all: bool, colour: bool, top: int = 5, per_row: 
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
 @click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
-@kmeans_options(fast=False)
+@kmeans_options(speed=False)
 @max_pixels_option
 @output_options
 def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_pixels, force, quiet, as_json):
