@@ -472,3 +472,78 @@ def write_together(files) -> None:
             except OSError:
                 pass
         raise
+
+
+# Whole pictures as vectors (see quantize.vectors): alpha, grey, and a square of one size.
+
+
+def over_black(image: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` RGB ``uint8`` of an ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA
+    ``uint8`` image: an RGBA image is composited over black (each channel
+    times alpha / 255, rounded), so transparent pixels become 0 like the
+    padding of :func:`resize_padded`; an RGB image comes back as it is.
+
+    >>> over_black(np.array([[[255, 100, 0, 128]]], np.uint8)).tolist()
+    [[[128, 50, 0]]]
+    """
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ParameterError(f"expected an (h, w, 3) or (h, w, 4) image, got shape {image.shape}")
+    if image.shape[2] == 3:
+        return image
+    alpha = image[:, :, 3:].astype(np.uint32)
+    return ((image[:, :, :3].astype(np.uint32) * alpha + 127) // 255).astype(np.uint8)
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """``(h, w)`` grey ``uint8`` of an ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA
+    ``uint8`` image (RGBA composited over black first, see :func:`over_black`):
+    OpenCV's luma, ``0.299 R + 0.587 G + 0.114 B`` rounded, so a grey image
+    (three equal channels) keeps its values exactly.
+
+    >>> to_grey(np.array([[[255, 255, 255], [7, 7, 7], [255, 0, 0]]], np.uint8)).tolist()
+    [[255, 7, 76]]
+    """
+    return cv2.cvtColor(np.ascontiguousarray(over_black(image)), cv2.COLOR_RGB2GRAY)
+
+
+def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
+    """An ``(h, w)`` or ``(h, w, c)`` ``uint8`` image fitted into a ``size`` x
+    ``size`` square, keeping its aspect ratio: ``(size, size)`` or
+    ``(size, size, c)`` ``uint8``.
+
+    The longer side is scaled to ``size`` (with ``cv2.INTER_AREA`` when
+    shrinking, ``cv2.INTER_LINEAR`` when enlarging; not at all when it is
+    ``size`` already), the shorter one by the same factor (rounded half up,
+    at least 1 pixel); the picture is centred (an odd margin puts its extra
+    pixel after: bottom, right) and the rest padded with 0, black.
+
+    >>> resize_padded(np.full((20, 10), 255, np.uint8), 28)[0].tolist() == [0] * 7 + [255] * 14 + [0] * 7
+    True
+    """
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+        raise ParameterError(f"size must be a whole number >= 1, got {size!r}")
+    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
+        raise ParameterError(f"expected an (h, w) or (h, w, c) image, got shape {image.shape}")
+    h, w = image.shape[:2]
+    long = max(h, w)
+    new_h = h if long == size else max(1, min(size, (2 * h * size + long) // (2 * long)))
+    new_w = w if long == size else max(1, min(size, (2 * w * size + long) // (2 * long)))
+    if (new_h, new_w) != (h, w):
+        method = cv2.INTER_AREA if long > size else cv2.INTER_LINEAR
+        resized = cv2.resize(np.ascontiguousarray(image), (new_w, new_h), interpolation=method)
+        image = resized.reshape((new_h, new_w) + image.shape[2:])  # cv2 drops a channel axis of 1
+    out = np.zeros((size, size) + image.shape[2:], np.uint8)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out[top:top + new_h, left:left + new_w] = image
+    return out
+
+
+@contextmanager
+def decoders_quiet():
+    """Keep what C libraries write to stderr (libpng's, libjpeg's warnings) off
+    it for a while: around many threads decoding at once with
+    :func:`read_image` (each of which quiets stderr for itself, by swapping file
+    descriptor 2; under this they only ever swap the null device for itself,
+    so no race between them can lose the real stderr)."""
+    with _quiet_stderr():
+        yield
