@@ -31,6 +31,14 @@ HISTORY_ROUNDING_FLOAT32 = 1e-6
 # the (rows, k) distance block stays near 2 MiB whatever n is.
 _BLOCK_ELEMENTS = 1 << 18
 
+# From this dimension on, kmeans keeps the points as rows in their own
+# precision (_RowPoints) instead of float64 rows and columns (_ColumnPoints),
+# and passes over them in blocks of about _ROW_ELEMENTS coordinates.
+_ROW_LAYOUT_D = 8
+_ROW_ELEMENTS = 1 << 20
+_PAIR_ELEMENTS = 1 << 18
+_THIN_INNER = 64
+
 # Products per block of _search (OpenBLAS threads a matrix product above 2^18
 # multiply-adds), and the largest k it searches with a centroid per row.
 _SEARCH_ELEMENTS = 1 << 16
@@ -110,7 +118,14 @@ def kmeans(
     points : (n, d) array_like of real numbers
         The points; any dimension ``d``, not only colours.  Never modified.
         Distances are computed in float32 when ``points`` is float32 (faster,
-        as precise as the data), otherwise in float64.
+        as precise as the data), otherwise in float64.  Memory: for
+        ``d < 8`` (colours) the points are copied to float64 rows and
+        columns, about ``5 d`` float64 numbers a point (the layout the
+        bit-identical tests check); from ``d = 8`` on (vectors) only one copy
+        ``[x - mean, 1]`` in the distance precision is made and everything
+        else is done in blocks, so a float32 ``(60000, 784)`` array needs
+        about twice its size in all (never an ``(n, k)`` or ``(n, d)``
+        float64 array).  See :class:`_ColumnPoints` and :class:`_RowPoints`.
     k : int
         Number of clusters, 1 to ``n``.
     weights : (n,) array_like, optional
@@ -163,18 +178,17 @@ def kmeans(
         points, k, weights, init, n_init, tol, max_iter
     )
     rng = np.random.default_rng(seed)
-    # Centre the points on their weighted mean: distances do not change, and
-    # the sums the distortion is computed from lose less to rounding.
-    mean = (w @ X) / w.sum()
-    X = X - mean
-    x_sq = np.einsum("ij,ij->i", X, X)
-    Xa = _augment(X).astype(dtype, copy=False)
+    layout = _RowPoints if X.shape[1] >= _ROW_LAYOUT_D else _ColumnPoints
+    data = layout(X, w, dtype)
+    del X
+    mean = data.mean
     best = None
     for run in range(n_init):
-        centroids = start - mean if start is not None else _init_centroids(X, Xa, w, x_sq, k, init, rng)
+        centroids = start - mean if start is not None else _init_centroids(
+            data.X, data.Xa, w, data.x_sq, k, init, rng)
         report = None if on_progress is None else (
             lambda it, run=run: notify(on_progress, (run + it / max_iter) / n_init))
-        result = _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report)
+        result = _lloyd(data, centroids, tol, max_iter, report)
         notify(on_progress, (run + 1) / n_init)
         if best is None or result.distortion < best.distortion:
             best = result
@@ -182,15 +196,19 @@ def kmeans(
 
 
 def _validate(points, k, weights, init, n_init, tol, max_iter):
+    """The checked arguments of :func:`kmeans`: ``X`` is ``points`` as an array
+    of its own real dtype (not copied), ``dtype`` the precision of the distance
+    products (float32 for float32 points, else float64), ``w (n,)`` float64."""
     X = np.asarray(points)
     if X.dtype.kind not in "biuf":
         raise ParameterError(f"points must be real numbers, got dtype {X.dtype}")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ParameterError(f"points must be a non-empty 2-D array (n, d), got shape {X.shape}")
     dtype = np.float32 if X.dtype == np.float32 else np.float64
-    X = X.astype(np.float64, copy=False)
-    if not np.isfinite(X).all():
-        raise ParameterError("points must be finite (no NaN or infinity)")
+    if X.dtype.kind == "f":
+        step = max(1, _ROW_ELEMENTS // X.shape[1])
+        if not all(np.isfinite(X[start:start + step]).all() for start in range(0, len(X), step)):
+            raise ParameterError("points must be finite (no NaN or infinity)")
     n, d = X.shape
     if not _is_int(k) or not 1 <= k <= n:
         raise ParameterError(f"k must be an integer from 1 to the number of points ({n}), got {k!r}")
@@ -237,7 +255,13 @@ def _is_int(value) -> bool:
 
 
 def _sq_distances(X, x_sq, centroids):
-    """Squared distances, ``(m, k)`` float64, from each point to each centroid."""
+    """Squared distances, ``(m, k)`` float64, from each point to each centroid
+    (points of another dtype are converted to float64 a block at a time)."""
+    if X.dtype != np.float64:
+        step = max(1, _ROW_ELEMENTS // X.shape[1])
+        return np.concatenate([
+            _sq_distances(X[start:start + step].astype(np.float64), x_sq[start:start + step], centroids)
+            for start in range(0, len(X), step)])
     dist = X @ centroids.T
     dist *= -2.0
     dist += np.einsum("ij,ij->i", centroids, centroids)
@@ -310,6 +334,137 @@ def _cluster_sums(labels, w, w_cols, k):
     return members, mass, sums
 
 
+class _ColumnPoints:
+    """The points for few dimensions (``d < _ROW_LAYOUT_D``, e.g. colours), as
+    the core has always kept them: ``X (n, d)`` float64 centred on the weighted
+    ``mean (d,)``, ``Xa = [X, 1] (n, d + 1)`` in the products' ``dtype``,
+    ``x_sq (n,)`` float64, and ``columns``/``w_cols (d, n)`` float64 (the
+    coordinates and the weighted coordinates, a row per axis) for the per-axis
+    passes, which are the fastest way at such ``d``.  About ``5 d + 1`` float64
+    numbers a point (plus ``d + 1`` float32 ones for float32 input).
+    """
+
+    def __init__(self, X, w, dtype):
+        X = X.astype(np.float64, copy=False)
+        # Centre the points on their weighted mean: distances do not change, and
+        # the sums the distortion is computed from lose less to rounding.
+        self.mean = (w @ X) / w.sum()
+        self.X = X - self.mean
+        self.w = w
+        self.x_sq = np.einsum("ij,ij->i", self.X, self.X)
+        self.Xa = _augment(self.X).astype(dtype, copy=False)
+        self.columns = np.ascontiguousarray(self.X.T)  # (d, n): gathers of one coordinate are fast
+        self.w_cols = np.ascontiguousarray((self.X * w[:, None]).T)
+
+    def sums(self, labels, k, points=None):
+        """:func:`_cluster_sums` of all points (``labels (n,)``) or of ``points (m,)``
+        (``labels (m,)``)."""
+        if points is None:
+            return _cluster_sums(labels, self.w, self.w_cols, k)
+        return _cluster_sums(labels, self.w[points], np.take(self.w_cols, points, axis=1), k)
+
+    def sq_to_pair(self, points, centroids, a, b):
+        return _sq_to_pair(self.columns, points, centroids.T, a, b)
+
+    def sq_to_assigned(self, centroids, labels):
+        """Exact squared distances ``(n,)`` float64 from each point to ``centroids[labels]``."""
+        return _sq_to_own(self.X, np.take(centroids, labels, axis=0))
+
+
+class _RowPoints:
+    """The points for many dimensions (``d >= _ROW_LAYOUT_D``, e.g. images as
+    vectors), lean: one array ``Xa = [X - mean, 1] (n, d + 1)`` in the
+    products' ``dtype`` (float32 for float32 input), filled block by block,
+    and ``X``, a view of its first ``d`` columns, is the points.  Everything
+    else is ``O(n)`` or done in blocks of about ``_ROW_ELEMENTS`` coordinates
+    (converted to float64 there), so the peak memory is the input plus ``Xa``
+    plus a few blocks; for float32 input that is about twice the input.
+
+    The centred points are rounded to float32 for float32 input (float64
+    input keeps exactly the values of :class:`_ColumnPoints`); the products
+    were computed from those values anyway, and sums, centroids and
+    distances are float64 computed from them.  Sums are added by rows
+    (sorted by cluster) rather than by columns, so they may differ from those
+    of :class:`_ColumnPoints` in the last bits.
+    """
+
+    def __init__(self, X, w, dtype):
+        n, d = X.shape
+        self.w = w
+        self.step = max(2, _ROW_ELEMENTS // d)
+        mean = np.zeros(d)
+        for start in range(0, n, self.step):
+            mean += w[start:start + self.step] @ X[start:start + self.step].astype(np.float64)
+        self.mean = mean / w.sum()
+        self.Xa = np.empty((n, d + 1), dtype=dtype)
+        self.Xa[:, d] = 1.0
+        self.X = self.Xa[:, :d]
+        self.x_sq = np.empty(n)
+        for start in range(0, n, self.step):
+            block = X[start:start + self.step].astype(np.float64)
+            block -= self.mean
+            self.X[start:start + self.step] = block
+            if dtype != np.float64:
+                block = self.X[start:start + self.step].astype(np.float64)
+            self.x_sq[start:start + self.step] = np.einsum("ij,ij->i", block, block)
+
+    def _rows(self, points):
+        """Rows ``points (m,)`` of ``X``, ``(m, d)`` float64."""
+        return self.X[points].astype(np.float64, copy=False)  # (np.take is slower on a view)
+
+    def sums(self, labels, k, points=None):
+        """:func:`_cluster_sums` of all points (``labels (n,)``) or of ``points (m,)``
+        (``labels (m,)``), the rows added cluster by cluster in blocks."""
+        w = self.w if points is None else self.w[points]
+        members = np.bincount(labels[w > 0], minlength=k)
+        mass = np.bincount(labels, weights=w, minlength=k)
+        sums = np.zeros((k, self.X.shape[1]))
+        order = np.argsort(labels, kind="stable")
+        for start in range(0, len(order), self.step):
+            chosen = order[start:start + self.step]
+            block_labels = np.take(labels, chosen)
+            rows = self._rows(chosen if points is None else np.take(points, chosen))
+            rows *= np.take(w, chosen)[:, None]
+            firsts = np.flatnonzero(np.r_[True, block_labels[1:] != block_labels[:-1]])
+            sums[block_labels[firsts]] += np.add.reduceat(rows, firsts, axis=0)
+        return members, mass, sums
+
+    def sq_to_pair(self, points, centroids, a, b):
+        """Squared distances ``(m,)`` float64 from ``points (m,)`` to
+        ``centroids[a]`` and to ``centroids[b]``, computed in float64 as
+        ``x^2 - 2 x.c + c^2`` (clipped at 0) in blocks of ``_PAIR_ELEMENTS``
+        coordinates, which stay in the cache (four times faster at d = 784
+        than ``sum (x - c)^2``).  Each errs by at most ``(4 d + 12) u64 R2``
+        (three dot products of ``d`` terms, three roundings of terms up to
+        ``4 R2``), within the ``5 (d + 1) u64 R2`` that the margin of
+        :func:`_rounding_margin` sets aside for it when ``d >= 8``."""
+        sq_a, sq_b = np.empty(len(points)), np.empty(len(points))
+        c_sq = np.einsum("ij,ij->i", centroids, centroids)
+        step = max(2, _PAIR_ELEMENTS // self.X.shape[1])
+        for start in range(0, len(points), step):
+            part = slice(start, start + step)
+            chosen = points[part]
+            rows = self._rows(chosen)
+            x_sq = self.x_sq[chosen]
+            for total, centre in ((sq_a, a), (sq_b, b)):
+                ids = centre[part]
+                value = np.einsum("ij,ij->i", rows, centroids[ids])
+                value *= -2.0
+                value += x_sq
+                value += c_sq[ids]
+                total[part] = np.maximum(value, 0.0, out=value)
+        return sq_a, sq_b
+
+    def sq_to_assigned(self, centroids, labels):
+        """Exact squared distances ``(n,)`` float64 from each point to ``centroids[labels]``."""
+        out = np.empty(len(labels))
+        for start in range(0, len(labels), self.step):
+            diff = self._rows(np.arange(start, min(start + self.step, len(labels))))
+            diff -= centroids[labels[start:start + self.step]]
+            out[start:start + self.step] = np.einsum("ij,ij->i", diff, diff)
+        return out
+
+
 def _distortion(weighted_sq_sum, w_sum, mass, sums, centroids):
     """Distortion of the labels behind ``mass`` and ``sums`` with ``centroids``.
 
@@ -321,7 +476,7 @@ def _distortion(weighted_sq_sum, w_sum, mass, sums, centroids):
     return max(weighted_sq_sum - 2.0 * cross + own, 0.0) / w_sum
 
 
-def _move_centroids(X, w, labels, members, mass, sums, centroids):
+def _move_centroids(data, labels, members, mass, sums, centroids):
     """The move-centroid step: each centroid becomes the weighted mean of its points.
 
     A cluster left with no weight is re-seeded with the point served worst
@@ -333,7 +488,7 @@ def _move_centroids(X, w, labels, members, mass, sums, centroids):
     new[filled] = sums[filled] / mass[filled, None]
     empty = np.flatnonzero(~filled)
     if empty.size:
-        badness = np.where(w > 0, _sq_to_own(X, np.take(centroids, labels, axis=0)), -1.0)
+        badness = np.where(data.w > 0, data.sq_to_assigned(centroids, labels), -1.0)
         worst = np.argsort(badness, kind="stable")[::-1][: empty.size]
         if badness[worst[-1]] <= 0:
             warnings.warn(
@@ -341,12 +496,13 @@ def _move_centroids(X, w, labels, members, mass, sums, centroids):
                 RuntimeWarning,
                 stacklevel=4,
             )
-        new[empty] = X[worst]
+        new[empty] = data.X[worst]
     return new
 
 
-def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
-    """One k-means run from ``centroids``; assumes validated, centred input.
+def _lloyd(data, centroids, tol, max_iter, report):
+    """One k-means run from ``centroids``; assumes validated input, laid out
+    and centred in ``data`` (:class:`_ColumnPoints` or :class:`_RowPoints`).
 
     Lloyd's algorithm, with bounds that let the assignment step skip most
     points (Hamerly 2010, extended with a second tracked centroid and a local
@@ -383,21 +539,28 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
     ``Xa`` is ``[X, 1]`` in the precision of the distance products (float32
     for float32 input, as scikit-learn keeps the input's precision); sums,
     centroids and the distortion are always float64.
+
+    With many dimensions (:class:`_RowPoints`) the same bounds and margin
+    (scaled with ``d``) apply, but BLAS may round an element of a product of
+    hundreds of terms differently with the shape of the whole product, so
+    there a label may differ from plain Lloyd's only where two centroids'
+    squared distances are within the margin of each other (a tie within
+    rounding); in float64 such ties are vanishingly rare and the tests find
+    the labels of brute-force Lloyd.
     """
     k = len(centroids)
-    margin = _rounding_margin(Xa.dtype, x_sq)
-    columns = np.ascontiguousarray(X.T)  # (d, n): gathers of one coordinate are fast
-    w_cols = np.ascontiguousarray((X * w[:, None]).T)
+    Xa, w, x_sq = data.Xa, data.w, data.x_sq
+    margin = _rounding_margin(Xa.dtype, x_sq, data.X.shape[1])
     w_sum, weighted_sq_sum = w.sum(), float(w @ x_sq)
     labels, runner, sq = _search(Xa, x_sq, centroids)
     upper, near, rest = _bounds(sq, margin)
-    members, mass, sums = _cluster_sums(labels, w, w_cols, k)
+    members, mass, sums = data.sums(labels, k)
     distortion = float(w @ sq[0]) / w_sum
     history = [distortion]
     converged = False
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        moved = _move_centroids(X, w, labels, members, mass, sums, centroids)
+        moved = _move_centroids(data, labels, members, mass, sums, centroids)
         shift = np.sqrt(_sq_to_own(moved, centroids))
         centroids = moved
         gaps = _Gaps(centroids, shift)
@@ -411,7 +574,7 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
         new_labels = np.take(labels, check)
         if check.size:
             a, b = new_labels, np.take(runner, check)
-            sq_a, sq_b = _sq_to_pair(columns, check, centroids.T, a, b)
+            sq_a, sq_b = data.sq_to_pair(check, centroids, a, b)
             b_wins = sq_b < sq_a
             win, lose = np.where(b_wins, b, a), np.where(b_wins, a, b)
             sq_win, sq_lose = np.minimum(sq_a, sq_b), np.maximum(sq_a, sq_b)
@@ -426,8 +589,7 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
             if settled.size < check.size:
                 search = np.flatnonzero((sq_lose <= sq_win + margin) | (up >= others))
                 redo = check[search]
-                rows = np.take(Xa, redo, axis=0)
-                new_labels[search], runner[redo], sq = _search(rows, x_sq[redo], centroids)
+                new_labels[search], runner[redo], sq = _search(Xa, x_sq[redo], centroids, redo)
                 upper[redo], near[redo], rest[redo] = _bounds(sq, margin)
         switched = np.flatnonzero(new_labels != np.take(labels, check))
         changed = switched.size > 0
@@ -435,8 +597,7 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
             points = check[switched]
             # Move the switched points' weight and sums between clusters.
             for sign, side in ((-1, labels[points]), (1, new_labels[switched])):
-                members_delta, mass_delta, sums_delta = _cluster_sums(
-                    side, w[points], np.take(w_cols, points, axis=1), k)
+                members_delta, mass_delta, sums_delta = data.sums(side, k, points)
                 members += sign * members_delta
                 mass += sign * mass_delta
                 sums += sign * sums_delta
@@ -449,7 +610,7 @@ def _lloyd(X, Xa, w, x_sq, centroids, tol, max_iter, report):
         distortion = new_distortion
         if converged:
             break
-    distortion = float(w @ _sq_to_own(X, np.take(centroids, labels, axis=0)) / w_sum)  # exact, once
+    distortion = float(w @ data.sq_to_assigned(centroids, labels) / w_sum)  # exact, once
     history[-1] = distortion
     return KMeansResult(
         centroids=centroids,
@@ -472,9 +633,10 @@ def _bounds(sq, margin):
     return upper, lower[0], lower[1]
 
 
-def _search(Xa, x_sq, centroids):
+def _search(Xa, x_sq, centroids, index=None):
     """The assignment step with two runners-up, in blocks of rows of the
-    augmented points ``Xa (n, d + 1)``.
+    augmented points ``Xa (n, d + 1)``, or of its rows ``index (n,)`` when
+    given (gathered a block at a time; ``x_sq (n,)`` is then of those rows).
 
     Returns ``labels (n,) intp`` (the largest ``x.c - c^2/2``, the lowest
     index on ties), ``runner (n,) intp`` (the second largest; ``labels`` when
@@ -488,7 +650,7 @@ def _search(Xa, x_sq, centroids):
     thread; up to ``_COLUMN_SEARCH`` centroids the block is laid out one
     centroid per row, as NumPy reduces short rows slowly.
     """
-    n, k = Xa.shape[0], len(centroids)
+    n, k = (Xa.shape[0] if index is None else len(index)), len(centroids)
     c_aug = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
     c_aug = np.ascontiguousarray(c_aug.T, dtype=Xa.dtype)  # (d + 1, k)
     labels = np.zeros(n, dtype=np.intp)
@@ -502,7 +664,9 @@ def _search(Xa, x_sq, centroids):
     for start in range(0, n, step):
         stop = min(start + step, n)
         size = stop - start
-        rows = Xa[start:stop] if size > 1 else np.repeat(Xa[start:stop], 2, axis=0)
+        rows = Xa[start:stop] if index is None else Xa[index[start:stop]]
+        if size == 1:
+            rows = np.repeat(rows, 2, axis=0)
         if by_column:
             scores = c_rows @ rows.T  # (k, size)
             every = np.arange(scores.shape[1])
@@ -592,7 +756,7 @@ def _init_centroids(X, Xa, w, x_sq, k, init, rng):
     """Starting centroids, ``(k, d)`` float64, by the named method."""
     if init == "random":
         chosen = rng.choice(len(X), size=k, replace=False, p=w / w.sum())
-        return X[chosen].copy()
+        return np.take(X, chosen, axis=0).astype(np.float64)
     return _kmeans_plus_plus(X, Xa, w, x_sq, k, rng)
 
 
@@ -636,7 +800,8 @@ def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
         if potential <= 0:  # every point sits on a centroid already
             centroids[c] = X[rng.choice(np.flatnonzero(w > 0))]
             continue
-        if index is None and k >= _SEED_SPARSE_K and n >= _SEED_SPARSE_N and c >= _SEED_DENSE_STEPS:
+        if (index is None and k >= _SEED_SPARSE_K and n >= _SEED_SPARSE_N and c >= _SEED_DENSE_STEPS
+                and d < _ROW_LAYOUT_D):
             index = _SeedIndex(X, Xa, x_sq, closest)
             draws = _Draws(w * closest)
         if index is None:
@@ -645,7 +810,7 @@ def _kmeans_plus_plus(X, Xa, w, x_sq, k, rng):
             candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), n - 1)
         else:
             candidates = draws.draw(rng.random(n_trials))
-        cand = X[candidates]
+        cand = X[candidates].astype(np.float64, copy=False)
         cand_aug = np.hstack([cand, -0.5 * np.einsum("ij,ij->i", cand, cand)[:, None]])
         if index is None:
             # (trials, n) squared distances from the candidates, as x^2 - 2 (x.c - c^2/2)
@@ -741,7 +906,7 @@ class _Draws:
         return np.minimum(np.searchsorted(cumulative, r * cumulative[-1], side="right"), self.n - 1)
 
 
-def _rounding_margin(dtype, x_sq):
+def _rounding_margin(dtype, x_sq, d=3):
     """A bound on the rounding in the squared distances of this module, for
     points and centroids of squared norm at most ``R2 = max(x_sq)`` (centroids
     are weighted means of points, so this holds for them too).
@@ -755,11 +920,15 @@ def _rounding_margin(dtype, x_sq):
     than ``34u R2``.  A squared distance computed in float64 as
     ``sum (x - c)^2`` errs by at most ``5 u64 d^2 <= 20 u64 R2``, and a square
     root by ``u64``.  The margin, ``64u R2 + 256 u64 R2``, covers all of that
-    with room to spare.
+    with room to spare for ``d <= 3``.  In ``d`` dimensions the dot product
+    has ``d + 1`` terms and the sum of squares ``d``, and Higham's bounds grow
+    with the count of terms: the margin is multiplied by ``(d + 1) / 4`` (at
+    least 1), which covers both (``(d + 2) / 5 <= (d + 1) / 4`` for d >= 3).
     """
     unit = np.finfo(dtype).eps / 2
     unit64 = np.finfo(np.float64).eps / 2
-    return (64.0 * unit + 256.0 * unit64) * float(x_sq.max()) + np.finfo(np.float64).tiny
+    scale = max(1.0, (d + 1) / 4)
+    return (64.0 * unit + 256.0 * unit64) * scale * float(x_sq.max()) + np.finfo(np.float64).tiny
 
 
 class _SeedIndex:
@@ -780,7 +949,7 @@ class _SeedIndex:
 
     def __init__(self, X, Xa, x_sq, closest):
         n, d = X.shape
-        self.n, self.margin, self.x_sq = n, _rounding_margin(Xa.dtype, x_sq), x_sq
+        self.n, self.margin, self.x_sq = n, _rounding_margin(Xa.dtype, x_sq, d), x_sq
         columns = np.ascontiguousarray(X.T)  # (d, n): reductions over n are fast this way
         order = _spatial_order(columns)
         blocks = -(-n // _SEED_BLOCK)
@@ -855,11 +1024,16 @@ def _matmul(a, b):
     BLAS computes each by the same kernel whatever the matrix sizes, provided
     both are matrices; the pieces are cut evenly, so none is a single row or
     column (NumPy sends those to a matrix-vector routine that rounds
-    differently)."""
+    differently).  With more than ``_THIN_INNER`` terms per element (points
+    of many dimensions) the product is done whole: the pieces would be too
+    thin for BLAS to run at full speed, and the threads pay for themselves.
+    (There BLAS may also round an element differently with the shape of the
+    whole product; it stays deterministic, as the shapes are the same in
+    every run.)"""
     m, inner = a.shape
     n = b.shape[1]
     pieces = -(-(m * n * inner) // (1 << 18))
-    if pieces <= 1 or max(m, n) < 4:
+    if pieces <= 1 or max(m, n) < 4 or inner > _THIN_INNER:
         return a @ b
     out = np.empty((m, n), dtype=np.result_type(a, b))
     if n >= m:
@@ -886,3 +1060,295 @@ def _spatial_order(columns):
         cells = ((coord - low) * (31.99 / (high - low) if high > low else 0.0)).astype(np.uint16)
         code |= spread[cells] << axis
     return np.argsort(code, kind="stable")
+
+
+# minibatch_kmeans: a centroid is re-seeded when its count falls below this
+# fraction of the largest count (scikit-learn's reassignment_ratio), checked
+# when a count is 0 or after every 10 k points drawn since the last check.
+_REASSIGN_RATIO = 0.01
+
+
+def minibatch_kmeans(
+    points,
+    k: int,
+    *,
+    weights=None,
+    init="k-means++",
+    batch_size: int = 1024,
+    max_iter: int = 100,
+    tol: float = 0.0,
+    max_no_improvement: int | None = 10,
+    seed=None,
+    on_progress: ProgressCallback | None = None,
+) -> KMeansResult:
+    """Cluster ``points`` into ``k`` clusters with mini-batch k-means (Sculley 2010).
+
+    Each step draws ``batch_size`` points, assigns them to their nearest
+    centroid, and moves each centroid ``c`` that got points towards their
+    mean: ``c <- (1 - eta) c + eta * mean`` with ``eta = m / v``, where ``m``
+    is the number of the batch's points it got and ``v`` the number it got
+    in all the steps so far (Sculley's per-point learning rate ``1 / v``,
+    applied to the batch at once, as scikit-learn does).  The memory used is
+    the input plus ``O(k d + batch_size d)``: the points are never copied.
+
+    Parameters
+    ----------
+    points : (n, d) array_like of real numbers
+        As for :func:`kmeans`; float32 points are multiplied in float32.
+    k : int
+        Number of clusters, 1 to ``n``.
+    weights : (n,) array_like, optional
+        Non-negative weights, as for :func:`kmeans`.  The batches are drawn
+        with replacement with probability proportional to the weight, and
+        every drawn point counts once: in expectation this is mini-batch
+        k-means on the points repeated ``weights`` times.  The initial
+        centroids are chosen with the weights, and the returned distortion
+        is weighted.  Default: uniform draws.
+    init : {"k-means++", "random"} or (k, d) array_like
+        As for :func:`kmeans`, but "k-means++" and "random" run on a random
+        subset of ``max(3 batch_size, 3 k)`` points of positive weight (all
+        of them when there are fewer), drawn without replacement.
+    batch_size : int
+        Points per step, >= 1 (default 1024).
+    max_iter : int
+        Passes over the data, >= 1 (default 100): at most
+        ``max(1, max_iter * n // batch_size)`` steps.
+    tol : float
+        >= 0 (default 0, off).  When positive, the run stops after a step in
+        which the centroids moved by a total squared distance at most ``tol``
+        times the mean variance of the coordinates (scikit-learn's rule).
+    max_no_improvement : int or None
+        Early stop (default 10; None turns it off): the run stops when the
+        smoothed batch inertia (see ``history``) has not reached a new low
+        for this many steps in a row.
+    seed : None, int or numpy.random.Generator
+        Seed of the one generator used for every random choice: the same seed
+        and input give the same result.
+    on_progress : callable(fraction) -> bool or None, optional
+        Called after every step with ``step / max_steps`` and with 1.0 at the
+        end; never decreasing.  Returning ``False`` stops the work with
+        :class:`quantize.Cancelled`.
+
+    Returns
+    -------
+    KMeansResult
+        ``labels`` and ``distortion`` are computed over all the points with
+        the returned centroids (in blocks), exactly as :func:`kmeans` reports
+        them.  ``n_iter`` is the number of steps; ``converged`` is True when
+        an early stop (``tol`` or ``max_no_improvement``) ended the run before
+        the last step.  ``history (n_iter,)`` holds, after each step, the
+        exponentially weighted average of the batches' inertia (mean squared
+        distance of a batch's points to their nearest centroid before the
+        step moved it), with factor ``min(1, 2 batch_size / (n + 1))`` as in
+        scikit-learn: a noisy estimate of the distortion, not a bound of it.
+        A cluster is never empty when the data has at least ``k`` distinct
+        points of positive weight: centroids that get few points are
+        re-seeded at random points of the batch during the run (as in
+        scikit-learn), and a centroid left without points at the end is
+        moved to the point served worst (as :func:`kmeans` does) and the
+        labels computed again.
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError``) when an argument is out of range, with the
+        messages of :func:`kmeans`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> res = minibatch_kmeans(pts, 2, init=np.array([[0.0], [11.0]]), batch_size=4, seed=0)
+    >>> res.labels.tolist()
+    [0, 0, 1, 1]
+    """
+    X, w, k, start, _, tol, max_iter, dtype = _validate(points, k, weights, init, 1, tol, max_iter)
+    if not _is_int(batch_size) or batch_size < 1:
+        raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if max_no_improvement is not None and (not _is_int(max_no_improvement) or max_no_improvement < 1):
+        raise ParameterError(f"max_no_improvement must be None or an integer >= 1, got {max_no_improvement!r}")
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    batch_size = int(batch_size)
+    w_sum = w.sum()
+    mean, variance = _mean_and_variance(X, None if weights is None else w, tol > 0)
+    tolerance = tol * variance
+    if start is not None:
+        centroids = start - mean
+    else:
+        positive = np.flatnonzero(w > 0)
+        size = min(len(positive), max(3 * batch_size, 3 * k))
+        subset = np.sort(rng.choice(positive, size=size, replace=False)) if size < len(positive) else positive
+        S = X[subset].astype(np.float64) - mean
+        s_sq = np.einsum("ij,ij->i", S, S)
+        centroids = _init_centroids(S, _augment(S).astype(dtype), w[subset], s_sq, k, init, rng)
+        del S
+    cumulative = None if weights is None else np.cumsum(w)
+    counts = np.zeros(k)
+    max_steps = max(1, (max_iter * n) // batch_size)
+    alpha = min(1.0, 2.0 * batch_size / (n + 1))
+    # Buffers reused by every step (fresh large arrays cost page faults each time).
+    batch = np.empty((batch_size, d), dtype=dtype)
+    in_order = np.empty((batch_size, d), dtype=dtype)
+    scores = np.empty((batch_size, k), dtype=dtype)
+    sums = np.empty((k, d))
+    every = np.arange(batch_size)
+    mean_d = mean.astype(dtype)
+    direct = X.dtype == dtype and X.flags.c_contiguous
+    history = []
+    ewa = best_ewa = None
+    stale = since_reassign = 0
+    converged = False
+    step = 0
+    for step in range(1, max_steps + 1):
+        if cumulative is None:
+            index = rng.integers(0, n, batch_size)
+        else:
+            index = np.minimum(np.searchsorted(cumulative, rng.random(batch_size) * cumulative[-1], side="right"),
+                               n - 1)
+        if direct:
+            np.take(X, index, axis=0, out=batch)
+        else:
+            batch[...] = X[index]
+        batch -= mean_d
+        # Assignment: the largest x.c - c^2/2, in the points' precision.
+        c_sq = np.einsum("ij,ij->i", centroids, centroids)
+        np.matmul(batch, centroids.T.astype(dtype), out=scores)
+        scores += (-0.5 * c_sq).astype(dtype)
+        labels = scores.argmax(axis=1)
+        best = scores[every, labels].astype(np.float64)
+        sq = np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
+        batch_inertia = float(sq.mean())
+        # Move each centroid to the running mean of all the points it got:
+        # float64 sums of the batch's points cluster by cluster.
+        order = np.argsort(labels, kind="stable")
+        np.take(batch, order, axis=0, out=in_order)
+        sorted_labels = labels[order]
+        firsts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+        got = sorted_labels[firsts]
+        members = np.diff(np.r_[firsts, batch_size])
+        for place, (lo, hi) in enumerate(zip(firsts.tolist(), (firsts[1:].tolist() + [batch_size]))):
+            np.add.reduce(in_order[lo:hi], axis=0, dtype=np.float64, out=sums[place])
+        old = centroids
+        centroids = centroids.copy()
+        counts[got] += members
+        centroids[got] = old[got] + (sums[: len(got)] - members[:, None] * old[got]) / counts[got, None]
+        # Re-seed the centroids that get too few points, as scikit-learn does.
+        since_reassign += batch_size
+        if k > 1 and ((counts == 0).any() or since_reassign >= 10 * k):
+            since_reassign = 0
+            starved = np.flatnonzero(counts < _REASSIGN_RATIO * counts.max())
+            if starved.size:
+                starved = starved[np.argsort(counts[starved], kind="stable")][: max(1, batch_size // 2)]
+                distinct = np.unique(index)
+                starved = starved[: len(distinct)]
+                chosen = rng.choice(distinct, size=len(starved), replace=False)
+                centroids[starved] = X[chosen].astype(np.float64) - mean
+                kept = np.ones(k, dtype=bool)
+                kept[starved] = False
+                counts[starved] = counts[kept].min() if kept.any() else 0.0
+        ewa = batch_inertia if ewa is None else ewa * (1.0 - alpha) + batch_inertia * alpha
+        history.append(ewa)
+        notify(on_progress, step / max_steps)
+        if tol > 0 and float(np.einsum("ij,ij->", centroids - old, centroids - old)) <= tolerance:
+            converged = step < max_steps
+            break
+        if best_ewa is None or ewa < best_ewa:
+            best_ewa, stale = ewa, 0
+        else:
+            stale += 1
+        if max_no_improvement is not None and stale >= max_no_improvement:
+            converged = step < max_steps
+            break
+    del batch, in_order, scores
+    labels, sq = _label_all(X, w, mean, centroids, dtype)
+    notify(on_progress, 1.0)
+    return KMeansResult(
+        centroids=centroids + mean,
+        labels=labels,
+        distortion=float(w @ sq) / w_sum,
+        n_iter=step,
+        converged=converged,
+        history=np.array(history),
+    )
+
+
+def _mean_and_variance(X, w, need_variance):
+    """The (weighted) mean ``(d,)`` float64 of the rows of ``X (n, d)`` and,
+    when asked (else 0.0), the mean over the coordinates of their variances,
+    in float64 a block at a time (``w`` None means all ones)."""
+    n, d = X.shape
+    step = max(2, _PAIR_ELEMENTS // d)
+    buffer = np.empty((min(step, n), d))
+    w_sum = n if w is None else w.sum()
+    mean = np.zeros(d)
+    for lo in range(0, n, step):
+        block = buffer[: min(step, n - lo)]
+        np.copyto(block, X[lo:lo + step], casting="unsafe")
+        mean += block.sum(axis=0) if w is None else w[lo:lo + step] @ block
+    mean /= w_sum
+    if not need_variance:
+        return mean, 0.0
+    sq = np.zeros(d)
+    for lo in range(0, n, step):
+        block = buffer[: min(step, n - lo)]
+        np.copyto(block, X[lo:lo + step], casting="unsafe")
+        block -= mean
+        block *= block
+        sq += block.sum(axis=0) if w is None else w[lo:lo + step] @ block
+    return mean, float(np.mean(sq / w_sum))
+
+
+def _nearest(rows, centroids, dtype):
+    """Nearest centroid ``(m,) intp`` of each of ``rows (m, d)`` float64 (the
+    largest ``x.c - c^2/2``, computed in ``dtype``) and the squared distance
+    to it, ``x^2 - 2 (x.c - c^2/2)`` clipped at 0, ``(m,)`` float64."""
+    c_aug = np.hstack([centroids, -0.5 * np.einsum("ij,ij->i", centroids, centroids)[:, None]])
+    scores = _augment(rows).astype(dtype) @ c_aug.T.astype(dtype)
+    labels = scores.argmax(axis=1)
+    best = scores[np.arange(len(rows)), labels].astype(np.float64)
+    return labels, np.maximum(np.einsum("ij,ij->i", rows, rows) - 2.0 * best, 0.0)
+
+
+def _label_all(X, w, mean, centroids, dtype):
+    """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype; the
+    centred rows are multiplied in ``dtype``) and their exact squared
+    distances ``(n,)`` float64, ``sum (x - c)^2``, in blocks of about
+    ``_ROW_ELEMENTS`` coordinates.  A centroid left without points of
+    positive weight is moved to the point served worst, and the labels
+    computed again (at most ``k`` times), as :func:`_move_centroids` does."""
+    n, d = X.shape
+    k = len(centroids)
+    step = min(n, max(2, _PAIR_ELEMENTS // d))
+    rows = np.empty((step, d))
+    products = rows if dtype == np.float64 else np.empty((step, d), dtype=dtype)
+    scores = np.empty((step, k), dtype=dtype)
+    own = np.empty((step, d))
+    for attempt in range(k + 1):
+        labels = np.empty(n, dtype=np.int32)
+        sq = np.empty(n)
+        c_t = centroids.T.astype(dtype)
+        bias = (-0.5 * np.einsum("ij,ij->i", centroids, centroids)).astype(dtype)
+        for lo in range(0, n, step):
+            m = min(step, n - lo)
+            np.subtract(X[lo:lo + m], mean, out=rows[:m])
+            if products is not rows:
+                np.copyto(products[:m], rows[:m], casting="same_kind")
+            np.matmul(products[:m], c_t, out=scores[:m])
+            scores[:m] += bias
+            block_labels = scores[:m].argmax(axis=1)
+            labels[lo:lo + m] = block_labels
+            np.take(centroids, block_labels, axis=0, out=own[:m])
+            rows[:m] -= own[:m]
+            sq[lo:lo + m] = np.einsum("ij,ij->i", rows[:m], rows[:m])
+        empty = np.flatnonzero(np.bincount(labels[w > 0], minlength=k) == 0)
+        if not empty.size:
+            break
+        badness = np.where(w > 0, sq, -1.0)
+        worst = np.argsort(badness, kind="stable")[::-1][: empty.size]
+        if badness[worst[-1]] <= 0 or attempt == k:
+            warnings.warn("fewer distinct points than clusters: some clusters stay empty",
+                          RuntimeWarning, stacklevel=3)
+            break
+        centroids[empty] = X[worst].astype(np.float64) - mean
+    return labels, sq
