@@ -27,6 +27,9 @@ demo: install
 		-o $(DEMO_DIR)/rocket-k16-dithered.png --no-palette
 	$(VENV)/bin/quantize sample_images/logo-rgba.png -k 8 --seed 0 --force \
 		-o $(DEMO_DIR)/logo-k8.png --palette $(DEMO_DIR)/logo-k8.json
+	$(PY) bench/make_digits.py --count 6000 --test-count 0 --out $(DEMO_DIR)/digits
+	$(VENV)/bin/quantize cluster $(DEMO_DIR)/digits/train-images-idx3-ubyte.gz -k 36 --ks 10,16,36,64 \
+		--seed 0 --force -o $(DEMO_DIR)/digits-clusters
 	@echo "demo output is in $(DEMO_DIR)/"
 
 test: install
@@ -42,6 +45,7 @@ bench: install
 	$(PY) bench/bench_alpha.py
 	$(PY) bench/bench_dither.py
 	$(PY) bench/bench_targets.py
+	$(PY) bench/bench_cluster.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis

@@ -12,7 +12,7 @@ import types
 __version__ = "0.1.0"
 
 _WHERE = {
-    "kmeans": "kmeans", "KMeansResult": "kmeans",
+    "kmeans": "kmeans", "KMeansResult": "kmeans", "minibatch_kmeans": "kmeans",
     "quantize_image": "pipeline", "fit_palette": "pipeline", "apply_palette": "pipeline",
     "KMeansOptions": "pipeline", "Palette": "pipeline", "QuantizedImage": "pipeline",
     "read_image": "imageio", "write_quantized": "imageio",

@@ -433,8 +433,82 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
         raise click.exceptions.Exit(1)
 
 
-def parse_ks(text, k_min: int, k_max: int) -> list[int]:
-    """The sorted K values of --ks, or of --k-min..--k-max."""
+@cli.command("cluster")
+@click.argument("source", type=click.Path(path_type=Path, readable=False))
+@click.option("-k", "--clusters", "k", type=click.IntRange(min=1), required=True,
+              help="Number of clusters of the written assignments and pictures.")
+@click.option("--ks", "ks_text", metavar="LIST", help="Also score every K of this list, e.g. 10,16,36,64,144,256.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
+              help="Report folder.  [default: SOURCE-clusters/ beside SOURCE]")
+@click.option("--size", type=click.IntRange(min=1), default=28, show_default=True,
+              help="Images of a folder are made SIZE x SIZE (aspect kept by padding).")
+@click.option("--grey/--colour", "grey", default=True, show_default=True,
+              help="Images of a folder as grey levels, or as RGB.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path, readable=False),
+              help="True labels: a .npy array, or a CSV (one label a line, or name,label).")
+@click.option("--minibatch", is_flag=True, help="Mini-batch k-means (Sculley 2010) instead of full k-means.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
+              help="Vectors per mini-batch step.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Threads decoding a folder's images.  [default: the CPUs this process may use]")
+@kmeans_options(speed=False)
+@output_options
+def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, minibatch, batch_size, jobs, options,
+                    force, quiet, as_json):
+    """Group whole images with k-means: every centroid is a picture.
+
+    SOURCE is a folder of images (one subfolder per class gives the true
+    labels), MNIST's train-images-idx3-ubyte[.gz] (labels from the matching
+    labels file), or a .npy array (n, d), (n, h, w) or (n, h, w, 3).  Writes
+    assignments.csv, centroids.png, clusters.json, metrics.csv, metrics.png
+    and one contact sheet per cluster (sheets/) into the report folder.  With
+    labels, each cluster is named by its most common label and scored
+    (accuracy, homogeneity, completeness, V-measure, adjusted Rand index).
+    A file that cannot be read is reported and the rest are clustered; the
+    exit code is then 1.
+
+    \b
+    Examples:
+      quantize cluster train-images-idx3-ubyte.gz -k 36 --ks 10,16,36,64,144,256 --minibatch
+      quantize cluster photos/ -k 8 --size 32 --colour -o photo-groups/
+      quantize cluster digits.npy -k 10 --labels digit-labels.npy --json
+    """
+    from . import cluster
+    from .batch import default_jobs
+
+    ks = parse_ks(ks_text, k, k, most=None) if ks_text else []
+    out_dir = out_dir or source.with_name(f"{source.name.split('.')[0]}-clusters")
+    with progress_bar("cluster", quiet) as (on_progress, _):
+        report = cluster.run(source, k, ks, options, out_dir=out_dir, size=size, grey=grey, labels=labels_path,
+                             minibatch=minibatch, batch_size=batch_size, jobs=jobs or default_jobs(),
+                             force=force, on_progress=on_progress)
+    for name, cause in report.failures:
+        click.echo(f"quantize: {name}: {cause}", err=True)
+    for message in report.notes:
+        note(message, quiet)
+    if as_json:
+        click.echo(json.dumps({**report.to_dict(), "report_dir": str(out_dir)}))
+    else:
+        labelled = report.labels is not None
+        head = f"{'K':>4} {'inertia':>12}" + (f" {'accuracy':>8} {'V-meas.':>7} {'ARI':>6} {'homog.':>6} "
+                                              f"{'compl.':>6}" if labelled else "")
+        lines = [f"{len(report.names)} vectors of {'x'.join(map(str, report.shape))}, {report.method}",
+                 head + f" {'iter':>5} {'seconds':>8}"]
+        for row in cluster.metric_rows(report):
+            line = f"{row['k']:>4} {row['inertia']:>12.1f}"
+            if labelled:
+                line += (f" {row['accuracy']:>8.3f} {row['v_measure']:>7.3f} {row['adjusted_rand']:>6.3f} "
+                         f"{row['homogeneity']:>6.3f} {row['completeness']:>6.3f}")
+            lines.append(line + f" {row['iterations']:>5} {row['seconds']:>8.2f}")
+        lines.append(f"report in {out_dir}/: {' '.join(sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files}))}")
+        click.echo("\n".join(lines))
+    if report.failures:
+        raise click.exceptions.Exit(1)
+
+
+def parse_ks(text, k_min: int, k_max: int, most: int | None = MAX_COLORS) -> list[int]:
+    """The sorted K values of --ks, or of --k-min..--k-max; each at most ``most``
+    (None: no limit)."""
     if text is None:
         if k_min > k_max:
             raise ParameterError(f"--k-min {k_min} is above --k-max {k_max}: the K range is empty")
@@ -443,8 +517,9 @@ def parse_ks(text, k_min: int, k_max: int) -> list[int]:
         ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
         raise ParameterError(f"--ks takes whole numbers separated by commas, got {text!r}") from None
-    if not ks or ks[0] < 1 or ks[-1] > MAX_COLORS:
-        raise ParameterError(f"--ks values must be from 1 to {MAX_COLORS}, got {text!r}")
+    if not ks or ks[0] < 1 or (most is not None and ks[-1] > most):
+        bound = f"from 1 to {most}" if most is not None else "whole numbers >= 1"
+        raise ParameterError(f"--ks values must be {bound}, got {text!r}")
     return ks
 
 

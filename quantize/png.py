@@ -121,6 +121,25 @@ def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None =
     )
 
 
+def encode_truecolor(pixels: np.ndarray) -> bytes:
+    """PNG bytes of ``pixels``, ``(h, w)`` grey or ``(h, w, 3)`` RGB ``uint8``
+    (colour type 0 or 2, 8 bits, filter type 0).
+
+    >>> encode_truecolor(np.zeros((2, 3), np.uint8))[:8] == _SIGNATURE
+    True
+    """
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    colour = pixels.ndim == 3
+    raw = np.zeros((h, w * (3 if colour else 1) + 1), dtype=np.uint8)  # column 0: filter type 0
+    raw[:, 1:] = pixels.reshape(h, -1)
+    raw = raw.tobytes()
+    header = struct.pack(">IIBBBBB", w, h, 8, 2 if colour else 0, 0, 0, 0)
+    return b"".join([_SIGNATURE, _chunk(b"IHDR", header),
+                     _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
+                     _chunk(b"IEND", b"")])
+
+
 def read_text(data: bytes) -> dict:
     """The tEXt chunks before the image data of PNG bytes, as ``{keyword: value}``
     (empty for anything that is not a PNG or is cut short).

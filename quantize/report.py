@@ -1,4 +1,5 @@
-"""Rendering of reports: the elbow's CSV, JSON and plots, and the k-means trace.
+"""Rendering of reports: the elbow's CSV, JSON and plots, the k-means trace,
+and the pictures of ``quantize cluster`` (centroid grid, contact sheets, metrics).
 
 The only module that imports matplotlib, and only when a plot is drawn (the
 object-oriented ``Figure`` API: no pyplot, no GUI backend).  Every file is
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import numpy as np
 
@@ -114,3 +116,82 @@ def render_trace(path, history: np.ndarray) -> bytes:
         return _render(figure)
     lines = ["iteration,distortion"] + [f"{i},{d!r}" for i, d in enumerate(map(float, history))]
     return ("\n".join(lines) + "\n").encode()
+
+
+def mosaic(pictures: np.ndarray, columns: int, gap: int = 2, scale: int = 1) -> np.ndarray:
+    """``pictures (m, h, w[, 3]) uint8`` tiled ``columns`` to a row, each
+    enlarged ``scale`` times (nearest neighbour), ``gap`` pixels of mid grey
+    between them: ``(rows * (H + gap) - gap, columns * (W + gap) - gap[, 3])``
+    with ``H, W = scale h, scale w``."""
+    pictures = np.repeat(np.repeat(pictures, scale, axis=1), scale, axis=2)
+    m, h, w = pictures.shape[:3]
+    rows = -(-m // columns)
+    sheet = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, *pictures.shape[3:]), 128, np.uint8)
+    for index, picture in enumerate(pictures):
+        y, x = (index // columns) * (h + gap), (index % columns) * (w + gap)
+        sheet[y:y + h, x:x + w] = picture
+    return sheet
+
+
+def _scale(picture_side: int, least: int = 56) -> int:
+    """The whole enlargement that makes a side of ``picture_side`` at least ``least`` pixels."""
+    return max(1, -(-least // max(1, picture_side)))
+
+
+def render_contact_sheet(pictures: np.ndarray) -> bytes:
+    """PNG bytes of ``pictures (m, h, w[, 3]) uint8`` as a near-square mosaic
+    (no matplotlib: one sheet per cluster must be cheap)."""
+    from .png import encode_truecolor
+
+    columns = math.ceil(math.sqrt(len(pictures)))
+    return encode_truecolor(mosaic(pictures, columns, scale=_scale(max(pictures.shape[1:3]))))
+
+
+def render_picture_grid(pictures: np.ndarray, titles=None) -> bytes:
+    """PNG bytes of the centroid pictures ``(k, h, w[, 3]) uint8`` in a grid,
+    in cluster order, each under its title (the cluster's number, and its
+    majority label when ``titles`` gives them)."""
+    k, h, w = pictures.shape[:3]
+    columns = math.ceil(math.sqrt(k))
+    rows = -(-k // columns)
+    tile = min(1.2, 14.0 / columns)  # inches per picture
+    figure = _figure(columns * tile, rows * tile * (h / w) + 0.3 * rows * tile)
+    for index in range(k):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        picture = pictures[index]
+        axes.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255,
+                    interpolation="nearest")
+        label = f"{index}" if titles is None else f"{index}: {titles[index]}"
+        axes.set_title(label, fontsize=max(5, min(9, 80 / columns)), pad=2)
+        axes.set_axis_off()
+    return _render(figure)
+
+
+def render_cluster_metrics(report: dict) -> bytes:
+    """PNG bytes of the K sweep of a :class:`quantize.cluster.ClusterReport`
+    (``to_dict()``): inertia against K, and the scores against K when the
+    vectors had labels."""
+    runs = report["runs"]
+    ks = [r["k"] for r in runs]
+    labelled = report["labelled"]
+    figure = _figure(11 if labelled else 6, 4.2)
+    axes = figure.add_subplot(1, 2 if labelled else 1, 1)
+    axes.plot(ks, [r["inertia"] for r in runs], "o-", color="tab:blue")
+    axes.set_xlabel("K (clusters)")
+    axes.set_ylabel("inertia (sum of squared distances)")
+    axes.set_title(f"{report['method']}: inertia")
+    axes.grid(True, alpha=0.3)
+    if labelled:
+        axes = figure.add_subplot(1, 2, 2)
+        for name, colour in (("accuracy", "tab:red"), ("v_measure", "tab:green"),
+                             ("adjusted_rand", "tab:purple"), ("homogeneity", "tab:orange")):
+            axes.plot(ks, [r["scores"][name] for r in runs], "o-", color=colour, label=name.replace("_", " "))
+        axes.set_xlabel("K (clusters)")
+        axes.set_ylim(0, 1)
+        axes.set_title("against the true labels")
+        axes.legend(loc="lower right")
+        axes.grid(True, alpha=0.3)
+    if len(ks) > 1 and ks[-1] / ks[0] >= 8:
+        for a in figure.axes:
+            a.set_xscale("log", base=2)
+    return _render(figure)

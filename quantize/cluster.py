@@ -1,0 +1,321 @@
+"""Whole images as vectors: k-means over pictures.
+
+Each image becomes one vector of its pixel values in [0, 1]
+(:func:`quantize.vectors.load_vectors`: a folder of images, MNIST's IDX files or
+a ``.npy`` array), the k-means core groups the vectors, and every centroid is
+itself a picture, the average member of its group.  With true labels (IDX
+labels, a labels file, or one subfolder per class), each cluster is named by
+its members' most common label and the grouping is scored
+(:func:`quantize.metrics.cluster_scores`): homogeneity, completeness,
+V-measure, adjusted Rand index, and accuracy after that mapping.
+
+:func:`run` is the whole job behind ``quantize cluster``: load, fit every K,
+score, and write the report folder (``assignments.csv``, ``centroids.png``,
+``clusters.json``, ``metrics.csv``, ``metrics.png`` and one contact sheet per
+cluster under ``sheets/``), nothing half-written.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import OutputExistsError, ParameterError
+from .imageio import check_targets, check_writable, write_together
+from .kmeans import kmeans, minibatch_kmeans
+from .metrics import ClusterScores, cluster_scores, majority_labels
+from .pipeline import KMeansOptions
+from .progress import ProgressCallback, notify, span
+from .vectors import VectorSet, load_vectors
+
+REPORT_FILES = ("assignments.csv", "centroids.png", "clusters.json", "metrics.csv", "metrics.png")
+SHEETS = "sheets"  # the folder of contact sheets, one per cluster
+SHEET_MEMBERS = 25  # members nearest the centroid on a contact sheet (5 x 5)
+LOAD_SHARE = 0.2  # of the progress bar, for loading the images
+_BLOCK = 4096  # vectors per block when measuring distances
+
+
+@dataclass(frozen=True)
+class ClusterRun:
+    """k-means at one K over the vectors.
+
+    Attributes
+    ----------
+    k : int
+    centroids : (k, d) float64
+        Each a picture of the vectors' shape, values near [0, 1].
+    labels : (n,) int32
+        The cluster of each vector.
+    distances : (n,) float64
+        Euclidean distance from each vector to its centroid.
+    inertia : float
+        Sum of the squared distances (scikit-learn's ``inertia_``).
+    n_iter : int
+        Lloyd iterations, or mini-batch steps, of the best run.
+    converged : bool
+    seconds : float
+    scores : ClusterScores or None
+        Against the true labels, when there are any.
+    majority : (k,) array or None
+        Each cluster's most common true label (see
+        :func:`quantize.metrics.majority_labels`), when there are labels.
+    """
+
+    k: int
+    centroids: np.ndarray
+    labels: np.ndarray
+    distances: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+    seconds: float
+    scores: ClusterScores | None = None
+    majority: np.ndarray | None = None
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Members of each cluster, ``(k,)`` int64."""
+        return np.bincount(self.labels, minlength=self.k)
+
+    def to_dict(self) -> dict:
+        """Everything but the per-vector arrays and the centroids, JSON-ready."""
+        data = {"k": int(self.k), "inertia": float(self.inertia),
+                "mean_squared_distance": float(self.inertia) / len(self.labels), "iterations": int(self.n_iter),
+                "converged": bool(self.converged), "seconds": float(self.seconds),
+                "sizes": self.sizes.tolist()}
+        if self.scores is not None:
+            data["scores"] = {name: _plain(value) for name, value in asdict(self.scores).items()}
+            data["majority_labels"] = [_plain(label) for label in self.majority]
+        return data
+
+
+@dataclass(frozen=True)
+class ClusterReport:
+    """What ``quantize cluster`` found.
+
+    ``runs`` has one :class:`ClusterRun` per K swept, ascending; ``k`` is the K
+    whose assignments and pictures are written.  ``names``, ``labels`` and
+    ``shape`` describe the vectors (see :class:`quantize.vectors.VectorSet`);
+    ``failures`` the inputs that could not be read (the rest were clustered);
+    ``files`` what was written.
+    """
+
+    source: str
+    method: str
+    k: int
+    runs: tuple[ClusterRun, ...]
+    names: tuple[str, ...]
+    shape: tuple[int, ...]
+    labels: np.ndarray | None
+    failures: tuple[tuple[str, str], ...] = ()
+    files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def main(self) -> ClusterRun:
+        """The run at ``k``."""
+        return next(run for run in self.runs if run.k == self.k)
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source, "method": self.method, "k": self.k, "vectors": len(self.names),
+            "picture_shape": list(self.shape), "labelled": self.labels is not None,
+            "runs": [run.to_dict() for run in self.runs],
+            "failures": [{"input": name, "error": cause} for name, cause in self.failures],
+            "files": list(self.files), "notes": list(self.notes),
+        }
+
+
+def _plain(value):
+    """A NumPy scalar as a plain Python value (for JSON and CSV)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def fit(vectors: np.ndarray, k: int, options: KMeansOptions | None = None, *, minibatch: bool = False,
+        batch_size: int = 1024, on_progress: ProgressCallback | None = None) -> ClusterRun:
+    """k-means of ``vectors (n, d)`` (float32 or float64) into ``k`` clusters.
+
+    Full k-means (:func:`quantize.kmeans`) with ``options`` (init, n_init,
+    tol, max_iter, seed; ``speed`` does not apply), or with ``minibatch``
+    :func:`quantize.kmeans.minibatch_kmeans` (``max_iter`` then counts passes
+    over the data, and of ``n_init`` runs the one of least inertia on all the
+    vectors wins).  No labels or scores: see :func:`score`.
+    """
+    options = options or KMeansOptions()
+    started = time.perf_counter()
+    if minibatch:
+        rng = np.random.default_rng(options.seed)
+        runs = options.runs
+        best = None
+        for index in range(runs):
+            result = minibatch_kmeans(vectors, k, init=options.init, batch_size=batch_size,
+                                      max_iter=options.max_iter, tol=options.tol, seed=rng,
+                                      on_progress=span(on_progress, index / runs, (index + 1) / runs))
+            if best is None or result.distortion < best.distortion:
+                best = result
+        result = best
+    else:
+        result = kmeans(vectors, k, init=options.init, n_init=options.n_init, tol=options.tol,
+                        max_iter=options.max_iter, seed=options.seed, on_progress=on_progress)
+    distances = _distances(vectors, result.centroids, result.labels)
+    return ClusterRun(k, result.centroids, result.labels, distances, float(np.square(distances).sum()),
+                      result.n_iter, result.converged, time.perf_counter() - started)
+
+
+def _distances(vectors, centroids, labels) -> np.ndarray:
+    """Euclidean distance ``(n,)`` float64 of each vector to its centroid, in blocks."""
+    out = np.empty(len(vectors))
+    for start in range(0, len(vectors), _BLOCK):
+        block = np.asarray(vectors[start:start + _BLOCK], dtype=np.float64)
+        diff = block - centroids[labels[start:start + _BLOCK]]
+        out[start:start + _BLOCK] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return out
+
+
+def score(run: ClusterRun, labels) -> ClusterRun:
+    """``run`` with its scores against the true ``labels (n,)`` and each
+    cluster's majority label."""
+    return replace(run, scores=cluster_scores(labels, run.labels), majority=majority_labels(labels, run.labels, run.k))
+
+
+def report_files(out_dir, k: int, pictures: bool = True) -> list[Path]:
+    """The files :func:`run` writes into ``out_dir`` for ``k`` clusters."""
+    out_dir = Path(out_dir)
+    names = [name for name in REPORT_FILES if pictures or name != "centroids.png"]
+    files = [out_dir / name for name in names]
+    if pictures:
+        files += [out_dir / SHEETS / f"cluster-{c:0{len(str(k - 1))}d}.png" for c in range(k)]
+    return files
+
+
+def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_dir=None, size: int = 28,
+        grey: bool = True, labels=None, minibatch: bool = False, batch_size: int = 1024, jobs: int = 1,
+        force: bool = False, on_progress: ProgressCallback | None = None) -> ClusterReport:
+    """Cluster the images of ``source`` at ``k`` (and every K of ``ks``) and
+    write the report folder.
+
+    ``source``, ``size``, ``grey``, ``labels`` and ``jobs``: see
+    :func:`quantize.vectors.load_vectors`.  ``k`` and ``ks`` must not exceed
+    the number of vectors.  With ``out_dir``, the files of
+    :func:`report_files` are checked before any work (an existing one is an
+    error unless ``force``), the folder is made and tried for writing, and
+    after the work every file is written as a unit (nothing half-written).
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
+    ks = sorted({int(k), *(ks or [])})
+    if ks[0] < 1:
+        raise ParameterError(f"--ks values must be >= 1, got {ks[0]}")
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+        check_targets(report_files(out_dir, k), inputs=[source], force=force)
+    data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs,
+                        on_progress=span(on_progress, 0.0, LOAD_SHARE))
+    n = len(data.vectors)
+    if ks[-1] > n:
+        raise ParameterError(f"{source}: K={ks[-1]} exceeds the number of images ({n})")
+    if out_dir is not None:
+        check_writable(out_dir)  # before the work, not after it
+    total, done, fitted = float(sum(ks)), 0.0, []
+    for each in ks:
+        stage = span(on_progress, LOAD_SHARE + (1 - LOAD_SHARE) * done / total,
+                     LOAD_SHARE + (1 - LOAD_SHARE) * (done + each) / total)
+        result = fit(data.vectors, each, options, minibatch=minibatch, batch_size=batch_size, on_progress=stage)
+        fitted.append(score(result, data.labels) if data.labels is not None else result)
+        done += each
+    notify(on_progress, 1.0)
+    pictures = len(data.shape) >= 2
+    notes = () if pictures else (f"{source}: the vectors are not pictures (length {data.shape[0]}, not a "
+                                 "square): no centroids.png or contact sheets",)
+    files = report_files(out_dir, k, pictures) if out_dir is not None else []
+    report = ClusterReport(str(source), "mini-batch k-means" if minibatch else "k-means", k, tuple(fitted),
+                           data.names, data.shape, data.labels, data.failures,
+                           tuple(str(f) for f in files), notes)
+    if out_dir is not None:
+        write_together(render(report, data, files))
+    return report
+
+
+def render(report: ClusterReport, data: VectorSet, files) -> list[tuple[Path, bytes]]:
+    """``[(path, bytes)]`` of every report file, in the order of ``files``."""
+    from . import report as drawing  # matplotlib only when drawing
+
+    main = report.main
+    by_name = {Path(f).name: Path(f) for f in files[: len(REPORT_FILES)]}
+    out = [(by_name["assignments.csv"], _assignments_csv(report, main)),
+           (by_name["clusters.json"], _json(report)),
+           (by_name["metrics.csv"], _metrics_csv(report)),
+           (by_name["metrics.png"], drawing.render_cluster_metrics(report.to_dict()))]
+    if "centroids.png" in by_name:
+        pictures = _pictures(main.centroids, report.shape)
+        titles = None
+        if main.majority is not None:
+            titles = [f"{_plain(label)}" if size else "-" for label, size in zip(main.majority, main.sizes)]
+        out.append((by_name["centroids.png"], drawing.render_picture_grid(pictures, titles)))
+        sheets = files[len(by_name):]
+        for cluster, path in enumerate(sheets):
+            members = np.flatnonzero(main.labels == cluster)
+            nearest = members[np.argsort(main.distances[members], kind="stable")[:SHEET_MEMBERS]]
+            out.append((path, drawing.render_contact_sheet(_pictures(data.vectors[nearest], report.shape))))
+    return out
+
+
+def _pictures(vectors, shape) -> np.ndarray:
+    """``(m, *shape) uint8`` pictures of vectors in [0, 1] (clipped, rounded)."""
+    values = np.clip(np.rint(np.asarray(vectors, dtype=np.float64) * 255.0), 0, 255)
+    return values.astype(np.uint8).reshape(len(values), *shape)
+
+
+def _assignments_csv(report: ClusterReport, main: ClusterRun) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    labelled = report.labels is not None
+    writer.writerow(["input", "cluster", "distance"] + (["label", "cluster_label"] if labelled else []))
+    for i, name in enumerate(report.names):
+        row = [name, int(main.labels[i]), f"{main.distances[i]:.6g}"]
+        if labelled:
+            row += [_plain(report.labels[i]), _plain(main.majority[main.labels[i]])]
+        writer.writerow(row)
+    return buffer.getvalue().encode()
+
+
+METRIC_FIELDS = ("k", "inertia", "homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy",
+                 "iterations", "seconds")
+
+
+def _metrics_csv(report: ClusterReport) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(METRIC_FIELDS)
+    for row in metric_rows(report):
+        writer.writerow(["" if row[f] is None else row[f] for f in METRIC_FIELDS])
+    return buffer.getvalue().encode()
+
+
+def metric_rows(report: ClusterReport) -> list[dict]:
+    """One dict per K: ``METRIC_FIELDS``, the scores None without labels."""
+    rows = []
+    for run_ in report.runs:
+        scores = run_.scores
+        rows.append({"k": run_.k, "inertia": run_.inertia, "iterations": run_.n_iter, "seconds": run_.seconds,
+                     **{name: None if scores is None else float(getattr(scores, name))
+                        for name in ("homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy")}})
+    return rows
+
+
+def _json(report: ClusterReport) -> bytes:
+    import json
+
+    def finite(value):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    data = report.to_dict()
+    data["metrics"] = [{key: finite(value) for key, value in row.items()} for row in metric_rows(report)]
+    return (json.dumps(data, indent=2, default=_plain) + "\n").encode()
