@@ -46,6 +46,7 @@ bench: install
 	$(PY) bench/bench_dither.py
 	$(PY) bench/bench_targets.py
 	$(PY) bench/bench_cluster.py
+	$(PY) bench/bench_vectors_core.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis

@@ -143,8 +143,10 @@ def fit(vectors: np.ndarray, k: int, options: KMeansOptions | None = None, *, mi
     Full k-means (:func:`quantize.kmeans`) with ``options`` (init, n_init,
     tol, max_iter, seed; ``speed`` does not apply), or with ``minibatch``
     :func:`quantize.kmeans.minibatch_kmeans` (``max_iter`` then counts passes
-    over the data, and of ``n_init`` runs the one of least inertia on all the
-    vectors wins).  No labels or scores: see :func:`score`.
+    over the data, ``tol`` does not apply: its runs stop early as
+    scikit-learn's do by default, when the smoothed batch inertia stops
+    falling; of ``n_init`` runs the one of least inertia on all the vectors
+    wins).  No labels or scores: see :func:`score`.
     """
     options = options or KMeansOptions()
     started = time.perf_counter()
@@ -154,7 +156,7 @@ def fit(vectors: np.ndarray, k: int, options: KMeansOptions | None = None, *, mi
         best = None
         for index in range(runs):
             result = minibatch_kmeans(vectors, k, init=options.init, batch_size=batch_size,
-                                      max_iter=options.max_iter, tol=options.tol, seed=rng,
+                                      max_iter=options.max_iter, seed=rng,
                                       on_progress=span(on_progress, index / runs, (index + 1) / runs))
             if best is None or result.distortion < best.distortion:
                 best = result
