@@ -191,7 +191,9 @@ def render_cluster_metrics(report: dict) -> bytes:
         axes.set_title("against the true labels")
         axes.legend(loc="lower right")
         axes.grid(True, alpha=0.3)
-    if len(ks) > 1 and ks[-1] / ks[0] >= 8:
-        for a in figure.axes:
+    for a in figure.axes:
+        if len(ks) > 1 and ks[-1] / ks[0] >= 8:
             a.set_xscale("log", base=2)
+            a.minorticks_off()
+        a.set_xticks(ks, [str(k) for k in ks])
     return _render(figure)
