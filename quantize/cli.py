@@ -18,7 +18,7 @@ from click_default_group import DefaultGroup
 
 from . import __version__
 from .errors import OutputLargerError, ParameterError, QuantizeError
-from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPEEDS
+from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPACES, SPEEDS
 
 EXIT_LARGER = OutputLargerError.exit_code
 
@@ -137,14 +137,18 @@ def kmeans_options(speed: bool = True):
                  "sample only); in between, a sample first, then every colour."))
         options.append(click.option(
             "--exact", is_flag=True, help="The same as --speed 1: the exact weighted k-means on the pixels."))
+        options.append(click.option(
+            "--space", type=click.Choice(SPACES), default="rgb", show_default=True,
+            help="Where colour distances are measured, for k-means, the nearest colour and dithering: "
+                 "sRGB values, Oklab or CIELAB (RGB images; alpha images stay in rgb)."))
 
     def decorate(command):
         @functools.wraps(command)
-        def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, **kwargs):
+        def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, space="rgb", **kwargs):
             from .pipeline import KMeansOptions
 
             chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
-                                   seed=seed, speed=1 if exact else speed)
+                                   seed=seed, speed=1 if exact else speed, space=space)
             return command(*args, options=chosen, **kwargs)
 
         for option in reversed(options):

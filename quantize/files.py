@@ -106,7 +106,8 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
     dithering; whether the picture was turned upright."""
     output = output or OutputOptions()
     if palette is not None and not shared:
-        made = {"k": None, "map": hashlib.sha256(np.ascontiguousarray(palette).tobytes()).hexdigest()[:16]}
+        made = {"k": None, "map": hashlib.sha256(np.ascontiguousarray(palette).tobytes()).hexdigest()[:16],
+                "space": options.space}
     else:
         made = {"k": None if k is None else int(k), **asdict(options), **({"shared_palette": True} if shared else {})}
     return {**made, "dither": output.dither, "dither_strength": output.dither_strength,
@@ -157,6 +158,9 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     if isinstance(palette, (str, Path)):
         palette = load_palette(palette)
     image = read_image_file(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
+    if options.space != "rgb" and image.pixels.shape[2] == 4:
+        raise ParameterError(f"{source}: has alpha; --space {options.space} works on RGB images only "
+                             "(use --space rgb)")
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
@@ -164,7 +168,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     if palette is None:
         result = quantize_image(image.pixels, k, options, on_progress=on_progress, **dither)
     else:
-        result = apply_palette(image.pixels, palette, reorder=False, **dither)
+        result = apply_palette(image.pixels, palette, reorder=False, space=options.space, **dither)
     made_with = parameters(k, options, output_options, palette, shared=palette is not None and k is not None)
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
     encoded = encode_quantized(".png" if to_stdout else output.suffix, result.indices, result.palette, text)

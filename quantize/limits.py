@@ -9,3 +9,4 @@ DITHER_METHODS = ("none", "floyd-steinberg", "ordered")
 PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")  # batch: the palette file beside each output
 SPEEDS = range(1, 11)  # --speed: 1 slowest and best, 10 fastest (see pipeline.SPEED_SCHEDULE)
 DEFAULT_SPEED = 4
+SPACES = ("rgb", "oklab", "lab")  # where k-means and the nearest-colour search measure distance

@@ -15,12 +15,13 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
-from .limits import DEFAULT_SPEED, DITHER_METHODS, MAX_COLORS, SPEEDS
+from .limits import DEFAULT_SPEED, DITHER_METHODS, MAX_COLORS, SPACES, SPEEDS
 from .histogram import (Histogram, coarsen, color_histogram, from_working_points, key_histogram, pack,
                         working_points)
 from .kmeans import INITS, auto_n_init, kmeans, nearest_centroid
 from .progress import ProgressCallback, notify, span
 from .remap import nearest_palette, remap
+from .spaces import from_space, to_space
 
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
@@ -67,6 +68,10 @@ class KMeansOptions:
         pixel sample first, then the unique colours with a looser stop or
         fewer iterations as the speed rises (``SPEED_SCHEDULE``, see
         :func:`fit_palette`).
+    space : {"rgb", "oklab", "lab"}
+        Where distances are measured, for k-means and for the nearest palette
+        colour (:mod:`quantize.spaces`): sRGB values, Oklab, or CIELAB D65.
+        Images with alpha are clustered in RGB only.
 
     Examples
     --------
@@ -84,6 +89,7 @@ class KMeansOptions:
     max_iter: int = 300
     seed: int | None = None
     speed: int = DEFAULT_SPEED
+    space: str = "rgb"
 
     INITS: ClassVar[tuple[str, ...]] = INITS
 
@@ -98,6 +104,8 @@ class KMeansOptions:
             raise ParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
         if self.seed is not None and not (_is_int(self.seed) and self.seed >= 0):
             raise ParameterError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        if self.space not in SPACES:
+            raise ParameterError(f"space must be one of {', '.join(SPACES)}, got {self.space!r}")
         if not (_is_int(self.speed) and self.speed in SPEEDS):
             raise ParameterError(f"speed must be an integer from {SPEEDS[0]} to {SPEEDS[-1]}, got {self.speed!r}")
 
@@ -220,7 +228,8 @@ def quantize_image(image, k: int, options: KMeansOptions | None = None, *, dithe
     image = _check_image(image)
     hist = color_histogram(image)
     palette = fit_palette(hist, k, options, on_progress=on_progress)
-    return apply_palette(image, palette, histogram=hist, dither=dither, dither_strength=dither_strength)
+    return apply_palette(image, palette, histogram=hist, dither=dither, dither_strength=dither_strength,
+                         space=(options or KMeansOptions()).space)
 
 
 def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
@@ -259,6 +268,7 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
     options = options or KMeansOptions()
     hist = source if isinstance(source, Histogram) else color_histogram(_check_image(source))
     _check_k(k)
+    _check_space(options.space, hist.channels)
     n_colors = len(hist.colors)
     if n_colors <= k:
         notify(on_progress, 1.0)
@@ -279,6 +289,8 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
             levels, runs = levels[:-1], runs[:-1]
     # Progress: the first level takes SAMPLE_SHARE of the bar, the others share the rest.
     shares = [0.0, *np.linspace(SAMPLE_SHARE, 1.0, len(levels)).tolist()] if len(levels) > 1 else [0.0, 1.0]
+    if options.space != "rgb":  # the levels' RGB points (0..255) into the space, float32 as in RGB
+        levels = [(to_space(points / 255.0, options.space).astype(np.float32), weights) for points, weights in levels]
     init, n_iter = options.init, 0
     for level, ((points, weights), (tol, max_iter)) in enumerate(zip(levels, runs)):
         result = kmeans(
@@ -286,7 +298,10 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
             max_iter=max_iter, seed=rng, on_progress=span(on_progress, shares[level], shares[level + 1]),
         )
         init, n_iter = result.centroids, n_iter + result.n_iter
-    colors = from_working_points(result.centroids, hist.channels)
+    if options.space != "rgb":
+        colors = from_space(result.centroids, options.space)
+    else:
+        colors = from_working_points(result.centroids, hist.channels)
     if reserve:
         colors = np.vstack([np.zeros((1, 4), np.uint8), colors])
     return Palette(colors, n_colors, exact=False, n_iter=n_iter, converged=result.converged,
@@ -294,7 +309,7 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
 
 
 def apply_palette(image, palette, *, histogram: Histogram | None = None, dither: str = "none",
-                  dither_strength: float = 1.0, reorder: bool = True) -> QuantizedImage:
+                  dither_strength: float = 1.0, reorder: bool = True, space: str = "rgb") -> QuantizedImage:
     """Map every pixel of ``image`` to a palette colour: its nearest, or as
     error diffusion or ordered dithering chooses.
 
@@ -318,6 +333,10 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         the transparent entry.
     dither_strength : float in [0, 1]
         How much of the dithering error is spread (1: all of it).
+    space : {"rgb", "oklab", "lab"}
+        Where the nearest colour is found and the dithering error is spread
+        (RGB only for images with alpha).  ``distortion`` is always the mean
+        squared RGB distance, whatever the space.
 
     Examples
     --------
@@ -334,10 +353,15 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
     if not isinstance(palette, Palette):
         palette = Palette(_check_colors(palette))
     channels = image.shape[2]
+    _check_space(space, channels)
     colors = _fit_channels(palette.colors, image)
     keys = pack(image)
     hist = histogram if histogram is not None else key_histogram(keys, channels)
-    if channels == 3:
+    if channels == 3 and space != "rgb":
+        labels, _ = nearest_centroid(to_space(hist.colors, space).astype(np.float32),
+                                     to_space(colors, space).astype(np.float32))
+        sq_dist = np.square(hist.colors.astype(np.float64) - colors[labels]).sum(axis=1)
+    elif channels == 3:
         labels, sq_dist = nearest_palette(hist.colors, colors)
     else:
         labels, sq_dist = nearest_centroid(hist.points(), working_points(colors))
@@ -349,7 +373,11 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         from .dither import dither as diffuse
 
         points, entries = working_points(image), working_points(colors)
-        per_pixel = diffuse(points, entries, dither, dither_strength)
+        if space != "rgb":  # the error is spread in the space
+            per_pixel = diffuse(to_space(image, space).astype(np.float32),
+                                to_space(colors, space).astype(np.float32), dither, dither_strength)
+        else:
+            per_pixel = diffuse(points, entries, dither, dither_strength)
         if channels == 4 and hist.keys[0] == 0:  # fully transparent pixels stay so
             per_pixel[image[:, :, 3] == 0] = labels[0]
         counts = np.bincount(per_pixel.ravel(), minlength=len(colors)).astype(np.int64)
@@ -417,6 +445,13 @@ def sample_levels(hist: Histogram, k: int, rng, per_cluster: int = 32, least: in
     if len(picked) < k:
         return [fine]
     return [(hist.points()[picked], times), *middle, fine]
+
+
+def _check_space(space, channels: int) -> None:
+    if space not in SPACES:
+        raise ParameterError(f"space must be one of {', '.join(SPACES)}, got {space!r}")
+    if space != "rgb" and channels == 4:
+        raise ParameterError(f"space {space} works on RGB images; images with alpha are quantized in rgb")
 
 
 def _is_int(value) -> bool:

@@ -154,6 +154,20 @@ def test_exact_is_speed_one_and_the_speed_is_recorded(photo, tmp_path):
     assert [recorded_parameters(outputs[n])["speed"] for n in ("one", "default", "ten")] == [1, 4, 10]
 
 
+def test_space_is_used_and_recorded(photo, tmp_path, samples):
+    from quantize.files import recorded_parameters
+
+    for space in ("rgb", "oklab"):
+        assert run(photo, "-k", 8, "--space", space, "-o", tmp_path / f"{space}.png", "--no-palette").exit_code == 0
+        assert recorded_parameters(tmp_path / f"{space}.png")["space"] == space
+    assert (tmp_path / "rgb.png").read_bytes() != (tmp_path / "oklab.png").read_bytes()
+    result = run(samples / "logo-rgba.png", "-k", 8, "--space", "oklab", "-o", tmp_path / "logo.png")
+    assert result.exit_code == 2
+    assert result.stderr == (f"quantize: {samples / 'logo-rgba.png'}: has alpha; --space oklab works on RGB "
+                             "images only (use --space rgb)\n")
+    assert not (tmp_path / "logo.png").exists()
+
+
 def test_few_colours_note(tmp_path):
     from quantize.imageio import write_quantized
 

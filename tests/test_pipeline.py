@@ -244,3 +244,56 @@ def test_options_are_checked_when_made(kwargs, match):
         KMeansOptions(**kwargs)
     assert KMeansOptions().runs == 1 and KMeansOptions(init="random").runs == 10
     assert KMeansOptions(n_init=3, init="random").runs == 3
+
+
+def test_oklab_space_clusters_and_remaps_in_oklab(samples):
+    """With space="oklab" every colour goes to its nearest palette entry in
+    Oklab (checked by brute force), the distortion stays the RGB one, and
+    the mean Oklab error of three photos at K = 16 is lower than when
+    clustering in RGB (what the space is for)."""
+    from quantize import read_image
+    from quantize.histogram import color_histogram
+    from quantize.metrics import delta_e_ok
+    from quantize.spaces import srgb_to_oklab
+
+    lower = []
+    for name in ("chelsea.jpg", "coffee.jpg", "rocket.jpg"):
+        image = read_image(samples / name)
+        ok = quantize_image(image, 16, KMeansOptions(seed=0, space="oklab"))
+        rgb = quantize_image(image, 16, KMeansOptions(seed=0))
+        picture = ok.palette[ok.indices]
+        rgb_error = np.square(image.astype(np.float64) - picture).sum(axis=2).mean()
+        assert ok.distortion == pytest.approx(rgb_error, rel=1e-9)
+        lower.append(delta_e_ok(image, picture) < delta_e_ok(image, rgb.palette[rgb.indices]))
+        if name == "chelsea.jpg":
+            colors = color_histogram(image).colors
+            distance = ((srgb_to_oklab(colors)[:, None, :] - srgb_to_oklab(ok.palette)[None]) ** 2).sum(axis=2)
+            chosen = ok.indices.reshape(-1)
+            keys = image.reshape(-1, 3)
+            # The entry each pixel got is (up to float32 ties) its nearest in Oklab.
+            got = srgb_to_oklab(ok.palette[chosen])
+            best = distance.min(axis=1)
+            lookup = {tuple(c): b for c, b in zip(colors.tolist(), best)}
+            nearest = np.array([lookup[tuple(c)] for c in keys[:: 97].tolist()])
+            assert np.allclose(((srgb_to_oklab(keys[:: 97]) - got[:: 97]) ** 2).sum(axis=1), nearest, atol=1e-6)
+    assert all(lower)
+
+
+def test_dithering_in_oklab_keeps_the_rgb_distortion(samples):
+    from quantize import read_image
+
+    image = read_image(samples / "rocket.jpg")[:200, :200]
+    q = quantize_image(image, 8, KMeansOptions(seed=0, space="oklab"), dither="floyd-steinberg")
+    error = np.square(image.astype(np.float64) - q.palette[q.indices]).sum(axis=2).mean()
+    assert q.distortion == pytest.approx(error, rel=1e-6)
+    plain = quantize_image(image, 8, KMeansOptions(seed=0, space="oklab"))
+    assert (q.indices != plain.indices).any()
+
+
+def test_spaces_are_checked():
+    with pytest.raises(ParameterError, match="space must be one of rgb, oklab, lab"):
+        KMeansOptions(space="xyz")
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = 255
+    with pytest.raises(ParameterError, match="works on RGB images"):
+        quantize_image(rgba, 2, KMeansOptions(space="lab"))
