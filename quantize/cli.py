@@ -330,8 +330,8 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "report_dir": str(out_dir), "files": list(report.files)}))
         return
-    lines = [f"{'K':>4} {'distortion':>12} {'PSNR dB':>8} {'iterations':>10} {'seconds':>8}"]
-    lines += [f"{p.k:>4} {p.distortion:>12.2f} {p.psnr:>8.2f} {p.n_iter:>10} {p.seconds:>8.3f}"
+    lines = [f"{'K':>4} {'distortion':>12} {'PSNR dB':>8} {'dE ok':>6} {'iterations':>10} {'seconds':>8}"]
+    lines += [f"{p.k:>4} {p.distortion:>12.2f} {p.psnr:>8.2f} {p.delta_e:>6.2f} {p.n_iter:>10} {p.seconds:>8.3f}"
               for p in report.points]
     if report.suggested_k is None:
         lines.append(f"no clear elbow (largest knee strength {report.knee_strength:.1f}; "

@@ -41,6 +41,7 @@ from .kmeans import kmeans, nearest_centroid
 from .pipeline import KMeansOptions, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
 from .remap import ColorSet, nearest_palette
+from .spaces import srgb_to_oklab
 
 CLEAR_RATIO = 4.0
 METHOD = (f"largest ratio of the log-log slope into K to the mean log-log slope after K, "
@@ -73,6 +74,10 @@ class ElbowPoint:
         True when the sweep's palette, measured on every colour, was worse than
         the previous K's and was replaced by that palette plus its worst-served
         colours.
+    delta_e : float
+        Mean Oklab distance x 100 between each pixel and its palette colour
+        (:func:`quantize.metrics.delta_e_ok`, computed on the histogram): a
+        measure closer to what the eye sees than the distortion.
     """
 
     k: int
@@ -83,6 +88,7 @@ class ElbowPoint:
     palette: np.ndarray
     sample_distortion: float
     fallback: bool
+    delta_e: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ class ElbowReport:
             "method": self.method,
             "points": [
                 {"k": p.k, "distortion": p.distortion, "psnr_db": finite(p.psnr), "iterations": p.n_iter,
-                 "seconds": p.seconds, "palette": [to_hex(c) for c in p.palette]}
+                 "seconds": p.seconds, "delta_e_ok": p.delta_e, "palette": [to_hex(c) for c in p.palette]}
                 for p in self.points
             ],
         }
@@ -183,7 +189,7 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
     points, weights = levels[0]
     colors = ColorSet(hist.colors)
     kw = dict(weights=weights, tol=options.tol, max_iter=options.max_iter)
-    results, centroids, palette = [], None, None
+    results, centroids, palette, oklab = [], None, None, None
     total, done = float(sum(ks)), 0
     for k in ks:
         started = time.perf_counter()
@@ -193,22 +199,26 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
         fit = min(fits, key=lambda f: f.distortion)
         centroids, n_iter = fit.centroids, sum(f.n_iter for f in fits)
         candidate = to_palette(fit.centroids)
-        distortion = _distortion(hist, colors, candidate)
+        distortion, labels = _distortion(hist, colors, candidate)
         fallback = bool(results) and distortion > results[-1].distortion
         if fallback:
             candidate = to_palette(_grow(hist.colors.astype(np.float32), hist.counts, palette, k - len(palette)))
-            distortion = _distortion(hist, colors, candidate)
+            distortion, labels = _distortion(hist, colors, candidate)
         palette = candidate
+        if oklab is None:
+            oklab = srgb_to_oklab(hist.colors)
+        delta_e = 100.0 * hist.pixel_mean(np.linalg.norm(oklab - srgb_to_oklab(palette)[labels], axis=1))
         results.append(ElbowPoint(k, distortion, psnr_from_distortion(distortion), n_iter,
-                                  time.perf_counter() - started, palette, fit.distortion, fallback))
+                                  time.perf_counter() - started, palette, fit.distortion, fallback, delta_e))
         done += k
         notify(on_progress, done / total)
     return results
 
 
-def _distortion(hist: Histogram, colors: ColorSet, palette: np.ndarray) -> float:
-    _, sq_dist = colors.nearest(palette)
-    return hist.pixel_mean(sq_dist)
+def _distortion(hist: Histogram, colors: ColorSet, palette: np.ndarray) -> tuple[float, np.ndarray]:
+    """The distortion of ``palette`` on the histogram, and each colour's entry."""
+    labels, sq_dist = colors.nearest(palette)
+    return hist.pixel_mean(sq_dist), labels
 
 
 def _grow(points, weights, centroids, extra: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .imageio import atomic_write
 
-ELBOW_FIELDS = ("k", "distortion", "psnr_db", "iterations", "seconds")
+ELBOW_FIELDS = ("k", "distortion", "psnr_db", "delta_e_ok", "iterations", "seconds")
 
 
 def write_elbow_report(files, report, thumbnails=None) -> None:

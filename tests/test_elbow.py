@@ -230,3 +230,18 @@ def test_run_reports_progress_and_notes_without_writing(blob_file):
     assert all(b >= a for a, b in zip(seen, seen[1:])) and len(seen) == 8 and seen[-1] == 1.0
     assert report.suggested_k == 4 and report.files == () and report.notes == ()
     assert not blob_file.with_name("blobs-elbow").exists()
+
+
+def test_each_k_reports_the_mean_oklab_distance_of_its_image(samples):
+    """delta_e is the mean Oklab distance x 100 between the photo and the photo
+    mapped to that K's palette (each pixel to its nearest entry in RGB, as the
+    sweep measures the distortion), computed here pixel by pixel."""
+    from quantize import apply_palette
+    from quantize.metrics import delta_e_ok
+
+    image = read_image(samples / "chelsea.jpg")[:, :, :3]
+    points = sweep(color_histogram(image), [2, 8, 32], KMeansOptions(seed=0))
+    for point in points:
+        q = apply_palette(image, point.palette)
+        assert point.delta_e == pytest.approx(100 * delta_e_ok(image, q.palette[q.indices]), rel=1e-9)
+    assert points[0].delta_e > points[1].delta_e > points[2].delta_e
