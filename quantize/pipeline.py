@@ -21,7 +21,6 @@ from .histogram import (Histogram, coarsen, color_histogram, from_working_points
 from .kmeans import INITS, auto_n_init, kmeans, nearest_centroid
 from .progress import ProgressCallback, notify, span
 from .remap import nearest_palette, remap
-from .spaces import from_space, to_space
 
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
@@ -290,6 +289,8 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
     # Progress: the first level takes SAMPLE_SHARE of the bar, the others share the rest.
     shares = [0.0, *np.linspace(SAMPLE_SHARE, 1.0, len(levels)).tolist()] if len(levels) > 1 else [0.0, 1.0]
     if options.space != "rgb":  # the levels' RGB points (0..255) into the space, float32 as in RGB
+        from .spaces import to_space
+
         levels = [(to_space(points / 255.0, options.space).astype(np.float32), weights) for points, weights in levels]
     init, n_iter = options.init, 0
     for level, ((points, weights), (tol, max_iter)) in enumerate(zip(levels, runs)):
@@ -299,6 +300,8 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
         )
         init, n_iter = result.centroids, n_iter + result.n_iter
     if options.space != "rgb":
+        from .spaces import from_space
+
         colors = from_space(result.centroids, options.space)
     else:
         colors = from_working_points(result.centroids, hist.channels)
@@ -357,6 +360,8 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
     colors = _fit_channels(palette.colors, image)
     keys = pack(image)
     hist = histogram if histogram is not None else key_histogram(keys, channels)
+    if space != "rgb":
+        from .spaces import to_space
     if channels == 3 and space != "rgb":
         labels, _ = nearest_centroid(to_space(hist.colors, space).astype(np.float32),
                                      to_space(colors, space).astype(np.float32))
