@@ -427,8 +427,8 @@ def sample_levels(hist: Histogram, k: int, rng, per_cluster: int = 32, least: in
     pixels (drawn with replacement, so each colour's weight is how often it
     was drawn); the last is every unique colour, or, for very many colours,
     their 6-bit bins.  With ``bins``, the 6-bit bins (each at its
-    pixel-weighted mean) come between the two when there are no more than
-    half as many bins as colours and at least ``4 k`` of them: k-means on them
+    pixel-weighted mean) come between the two when there are no more than a
+    quarter as many bins as colours and at least ``4 k`` of them: k-means on them
     is k-means on the colours with each bin kept whole, so the last level
     starts near its optimum.  When the sample would be more than half as large
     as the last level, or would hold fewer than k colours, there is only the

@@ -102,23 +102,22 @@ def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None =
         palette = np.ascontiguousarray(palette[:, :3])
     h, w = indices.shape
     depth = bit_depth(len(palette))
-    rows = _pack_rows(indices, depth)
-    raw = np.zeros((h, rows.shape[1] + 1), dtype=np.uint8)  # column 0: filter type 0
+    texts = [_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+             for key, value in (text or {}).items()]
+    return _png(w, depth, 3, _pack_rows(indices, depth),
+                [_chunk(b"PLTE", palette.tobytes()), transparency, *texts])
+
+
+def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) -> bytes:
+    """PNG bytes of the packed ``rows (h, bytes per row) uint8``, filter type 0,
+    with ``chunks`` (encoded) between IHDR and IDAT."""
+    raw = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)  # column 0: filter type 0
     raw[:, 1:] = rows
     raw = raw.tobytes()
-    header = struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0)
-    return b"".join(
-        [
-            _SIGNATURE,
-            _chunk(b"IHDR", header),
-            _chunk(b"PLTE", palette.tobytes()),
-            transparency,
-            *(_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
-              for key, value in (text or {}).items()),
-            _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
-            _chunk(b"IEND", b""),
-        ]
-    )
+    header = struct.pack(">IIBBBBB", width, rows.shape[0], depth, colour_type, 0, 0, 0)
+    return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *chunks,
+                     _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
+                     _chunk(b"IEND", b"")])
 
 
 def encode_truecolor(pixels: np.ndarray) -> bytes:
@@ -129,15 +128,7 @@ def encode_truecolor(pixels: np.ndarray) -> bytes:
     True
     """
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    h, w = pixels.shape[:2]
-    colour = pixels.ndim == 3
-    raw = np.zeros((h, w * (3 if colour else 1) + 1), dtype=np.uint8)  # column 0: filter type 0
-    raw[:, 1:] = pixels.reshape(h, -1)
-    raw = raw.tobytes()
-    header = struct.pack(">IIBBBBB", w, h, 8, 2 if colour else 0, 0, 0, 0)
-    return b"".join([_SIGNATURE, _chunk(b"IHDR", header),
-                     _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
-                     _chunk(b"IEND", b"")])
+    return _png(pixels.shape[1], 8, 2 if pixels.ndim == 3 else 0, pixels.reshape(pixels.shape[0], -1))
 
 
 def read_text(data: bytes) -> dict:
