@@ -14,11 +14,12 @@ __version__ = "0.1.0"
 _WHERE = {
     "kmeans": "kmeans", "KMeansResult": "kmeans", "minibatch_kmeans": "kmeans",
     "quantize_image": "pipeline", "fit_palette": "pipeline", "apply_palette": "pipeline",
+    "fit_to_quality": "pipeline",
     "KMeansOptions": "pipeline", "Palette": "pipeline", "QuantizedImage": "pipeline",
     "read_image": "imageio", "write_quantized": "imageio",
     "QuantizeError": "errors", "ParameterError": "errors", "ImageReadError": "errors",
     "ImageWriteError": "errors", "OutputExistsError": "errors", "OutputLargerError": "errors",
-    "Cancelled": "errors",
+    "QualityTooLowError": "errors", "Cancelled": "errors",
 }
 
 __all__ = ["__version__", "write_image", *_WHERE]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Cancelled, OutputExistsError, ParameterError, QuantizeError
+from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowError, QuantizeError
 from .errors import OutputLargerError
 from .files import OutputOptions, parameters, quantize_file, recorded_parameters
 from .histogram import Histogram, color_histogram, unpack
@@ -79,8 +79,9 @@ class BatchRecord:
     """One line of the manifest.  ``error`` is the cause of a failure, or the
     note of a skipped file (a loop; an output made with other parameters);
     ``seconds`` is set for done files; ``parameters`` are those that made the
-    output (see :func:`quantize.files.parameters`), when known.  A skipped
-    file keeps the numbers of the run that made its output."""
+    output (see :func:`quantize.files.parameters`), when known; ``colors``,
+    ``quality`` and ``delta_e_ok`` are those of :class:`quantize.files.FileResult`.
+    A skipped file keeps the numbers of the run that made its output."""
 
     input: str
     output: str | None
@@ -93,6 +94,9 @@ class BatchRecord:
     error: str | None = None
     seconds: float | None = None
     parameters: dict | None = None
+    colors: int | None = None
+    quality: int | None = None
+    delta_e_ok: float | None = None
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "status": self.status.value})
@@ -219,6 +223,8 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
         raise ParameterError(f"palette format must be one of {', '.join(PALETTE_FORMATS)}")
     options = options or KMeansOptions()
     output_options = output_options or OutputOptions()
+    if output_options.quality is not None and (palette is not None or shared_palette):
+        raise ParameterError("a quality target chooses K for each image: not with a given or shared palette")
     out_dir = Path(out_dir)
     for given in inputs:
         if os.path.isdir(given) and os.path.realpath(given) == os.path.realpath(out_dir):
@@ -317,6 +323,8 @@ def run_job(job: Job) -> BatchRecord:
                                force=True)
     except OutputLargerError as error:
         return BatchRecord(job.source, job.output, Status.SKIPPED, job.k, error=f"{error} (larger)")
+    except QualityTooLowError as error:
+        return BatchRecord(job.source, job.output, Status.SKIPPED, job.k, error=f"{error} (quality)")
     except QuantizeError as error:
         return BatchRecord(job.source, job.output, Status.FAILED, job.k, error=str(error))
     except Exception as error:  # a bug or the system: still one line, and the batch goes on
@@ -324,7 +332,8 @@ def run_job(job: Job) -> BatchRecord:
                            error=f"{job.source}: {type(error).__name__}: {error}")
     return BatchRecord(job.source, job.output, Status.DONE, job.k, distortion=result.distortion,
                        psnr_db=result.psnr_db, bytes_in=result.bytes_in, bytes_out=result.bytes_out,
-                       seconds=result.seconds, parameters=result.parameters)
+                       seconds=result.seconds, parameters=result.parameters, colors=result.colors,
+                       quality=result.quality, delta_e_ok=result.delta_e_ok)
 
 
 def init_worker(parent: int) -> None:

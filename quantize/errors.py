@@ -42,3 +42,10 @@ class Cancelled(QuantizeError):
     """The work was stopped by a progress callback or by Ctrl-C (exit code 130)."""
 
     exit_code = 130
+
+
+class QualityTooLowError(QuantizeError):
+    """With a quality target: even K colours do not reach the minimum quality,
+    so nothing was written (exit code 99, as pngquant)."""
+
+    exit_code = 99

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, QualityTooLowError
 from .limits import DEFAULT_SPEED, DITHER_METHODS, MAX_COLORS, SPACES, SPEEDS
 from .histogram import (Histogram, coarsen, color_histogram, from_working_points, key_histogram, pack,
                         working_points)
@@ -24,6 +24,7 @@ from .remap import nearest_palette, remap
 
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
+_SCORE_BLOCK = 1 << 20  # pixels scored at a time after dithering
 
 # What each speed above 1 does (speed 1: one k-means on every unique colour):
 # pixels drawn for the first level, per cluster and at least; whether a level on
@@ -130,6 +131,9 @@ class Palette:
         Iterations of all k-means levels together; whether the last level
         converged; the distortion history of the last level (0, True and
         ``[0.0]`` when no k-means ran).
+    quality : int or None
+        With a quality target (:func:`fit_to_quality`): pngquant's quality,
+        0-100, of the data mapped to its nearest colours; else None.
     """
 
     colors: np.ndarray
@@ -138,6 +142,7 @@ class Palette:
     n_iter: int = 0
     converged: bool = True
     history: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    quality: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,12 @@ class QuantizedImage:
         Distinct colours of the input.
     n_iter, converged, history :
         As in the :class:`Palette` that was applied.
+    quality : int
+        pngquant's quality, 0-100, of the output as a copy of the input
+        (:func:`quantize.metrics.quality`; 100 when lossless).
+    delta_e_ok : float or None
+        Mean over pixels of the Oklab distance x 100 between input and output
+        (:func:`quantize.metrics.delta_e_ok` x 100); None for images with alpha.
     """
 
     indices: np.ndarray
@@ -172,6 +183,8 @@ class QuantizedImage:
     n_iter: int
     converged: bool
     history: np.ndarray
+    quality: int = 100
+    delta_e_ok: float | None = None
 
     @property
     def lossless(self) -> bool:
@@ -198,9 +211,10 @@ def to_palette(centroids) -> np.ndarray:
 
 
 def quantize_image(image, k: int, options: KMeansOptions | None = None, *, dither: str = "none",
-                   dither_strength: float = 1.0, on_progress: ProgressCallback | None = None) -> QuantizedImage:
+                   dither_strength: float = 1.0, quality: tuple[int, int] | None = None,
+                   on_progress: ProgressCallback | None = None) -> QuantizedImage:
     """Reduce an image to at most ``k`` colours with weighted k-means:
-    :func:`fit_palette`, then :func:`apply_palette`.
+    :func:`fit_palette` (or :func:`fit_to_quality`), then :func:`apply_palette`.
 
     Parameters
     ----------
@@ -214,6 +228,12 @@ def quantize_image(image, k: int, options: KMeansOptions | None = None, *, dithe
         Default ``KMeansOptions()``.
     dither, dither_strength :
         See :func:`apply_palette`.
+    quality : (minimum, target) ints, 0 <= minimum <= target <= 100, optional
+        pngquant's quality target: the fewest colours, up to ``k``, whose
+        palette reaches ``target`` (:func:`fit_to_quality`); raises
+        :class:`quantize.errors.QualityTooLowError` when even ``k`` colours
+        stay below ``minimum``.  Judged on the nearest-colour mapping, before
+        any dithering.
     on_progress : callable(fraction) -> bool or None, optional
         See :mod:`quantize.progress`.
 
@@ -226,7 +246,14 @@ def quantize_image(image, k: int, options: KMeansOptions | None = None, *, dithe
     """
     image = _check_image(image)
     hist = color_histogram(image)
-    palette = fit_palette(hist, k, options, on_progress=on_progress)
+    if quality is None:
+        palette = fit_palette(hist, k, options, on_progress=on_progress)
+    else:
+        minimum, target = check_quality(quality)
+        palette = fit_to_quality(hist, k, target, options, on_progress=on_progress)
+        if palette.quality < minimum:
+            raise QualityTooLowError(f"quality {palette.quality} with {k} colours is below the minimum {minimum}: "
+                                     f"nothing written")
     return apply_palette(image, palette, histogram=hist, dither=dither, dither_strength=dither_strength,
                          space=(options or KMeansOptions()).space)
 
@@ -311,6 +338,66 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
                    history=result.history)
 
 
+def fit_to_quality(source, k: int, target: int, options: KMeansOptions | None = None, *,
+                   on_progress: ProgressCallback | None = None) -> Palette:
+    """The palette of fewest colours, up to ``k``, that reaches pngquant's
+    quality ``target`` (0-100), or the palette of ``k`` colours when none does.
+
+    ``source``, ``options`` as in :func:`fit_palette`.  Each candidate K is
+    fitted by :func:`fit_palette` on the one histogram, every K from the same
+    seed (so a K's palette does not depend on the order of the search; with
+    ``seed=None`` one seed is drawn for the whole search), and judged by the
+    quality of every colour mapped to its nearest entry in ``options.space``
+    (:func:`quantize.metrics.quality`, from the histogram).  ``k`` (or the
+    number of colours, if fewer) is fitted first; if it reaches ``target``,
+    a bisection over 1..k finds the K where a palette reaches it and one of
+    K - 1 colours does not, assuming quality rises with K (k-means from
+    different starts makes that nearly, not strictly, true).  At most
+    ``1 + ceil(log2 k)`` fits.  ``Palette.quality`` holds the quality found.
+    """
+    options = options or KMeansOptions()
+    hist = source if isinstance(source, Histogram) else color_histogram(_check_image(source))
+    _check_k(k)
+    if not (_is_int(target) and 0 <= target <= 100):
+        raise ParameterError(f"quality target must be an integer from 0 to 100, got {target!r}")
+    if options.seed is None:  # one seed for every K
+        options = replace(options, seed=int(np.random.SeedSequence().generate_state(1)[0]))
+    high = min(k, len(hist.colors))
+    fits = 1 + math.ceil(math.log2(high)) if high > 1 else 1
+    done = 0
+
+    def fit(n: int) -> Palette:
+        nonlocal done
+        palette = fit_palette(hist, n, options, on_progress=span(on_progress, done / fits, (done + 1) / fits))
+        done += 1
+        labels, _ = _nearest(hist, palette.colors, options.space)  # the colours have the histogram's channels
+        quality, _ = _scores([(hist.colors, labels, hist.counts)], palette.colors, perceptual=False)
+        return replace(palette, quality=quality)
+
+    best = fit(high)
+    low = 0  # the largest K known to miss the target
+    while best.quality >= target and high - low > 1:
+        middle = (low + high) // 2
+        candidate = fit(middle)
+        if candidate.quality >= target:
+            high, best = middle, candidate
+        else:
+            low = middle
+    notify(on_progress, 1.0)
+    return best
+
+
+def check_quality(quality) -> tuple[int, int]:
+    """``(minimum, target)`` checked: integers, ``0 <= minimum <= target <= 100``."""
+    try:
+        minimum, target = quality
+    except (TypeError, ValueError):
+        raise ParameterError(f"quality must be a pair (minimum, target), got {quality!r}") from None
+    if not (_is_int(minimum) and _is_int(target) and 0 <= minimum <= target <= 100):
+        raise ParameterError(f"quality must be integers 0 <= minimum <= target <= 100, got {quality!r}")
+    return int(minimum), int(target)
+
+
 def apply_palette(image, palette, *, histogram: Histogram | None = None, dither: str = "none",
                   dither_strength: float = 1.0, reorder: bool = True, space: str = "rgb") -> QuantizedImage:
     """Map every pixel of ``image`` to a palette colour: its nearest, or as
@@ -360,25 +447,19 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
     colors = _fit_channels(palette.colors, image)
     keys = pack(image)
     hist = histogram if histogram is not None else key_histogram(keys, channels)
-    if space != "rgb":
-        from .spaces import to_space
-    if channels == 3 and space != "rgb":
-        labels, _ = nearest_centroid(to_space(hist.colors, space).astype(np.float32),
-                                     to_space(colors, space).astype(np.float32))
-        sq_dist = np.square(hist.colors.astype(np.float64) - colors[labels]).sum(axis=1)
-    elif channels == 3:
-        labels, sq_dist = nearest_palette(hist.colors, colors)
-    else:
-        labels, sq_dist = nearest_centroid(hist.points(), working_points(colors))
+    labels, sq_dist = _nearest(hist, colors, space)
     if dither == "none" or dither_strength == 0:
         per_pixel = remap(keys, hist.keys, labels)
         counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
         distortion = hist.pixel_mean(sq_dist)
+        quality, delta_e = _scores([(hist.colors, labels, hist.counts)], colors)
     else:
         from .dither import dither as diffuse
 
         points, entries = working_points(image), working_points(colors)
         if space != "rgb":  # the error is spread in the space
+            from .spaces import to_space
+
             per_pixel = diffuse(to_space(image, space).astype(np.float32),
                                 to_space(colors, space).astype(np.float32), dither, dither_strength)
         else:
@@ -388,6 +469,9 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         counts = np.bincount(per_pixel.ravel(), minlength=len(colors)).astype(np.int64)
         diff = points - entries[per_pixel]
         distortion = float(np.einsum("ijk,ijk->", diff, diff, dtype=np.float64)) / per_pixel.size
+        flat, chosen = image.reshape(-1, channels), per_pixel.ravel()
+        quality, delta_e = _scores(((flat[i:i + _SCORE_BLOCK], chosen[i:i + _SCORE_BLOCK], None)
+                                    for i in range(0, len(flat), _SCORE_BLOCK)), colors)
     if reorder:  # most used first; ties by colour so the order never depends on the run
         order = np.lexsort((*colors.T[::-1], -counts))
         order = order[counts[order] > 0]
@@ -404,7 +488,44 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         n_iter=palette.n_iter,
         converged=palette.converged,
         history=palette.history,
+        quality=quality,
+        delta_e_ok=delta_e,
     )
+
+
+def _nearest(hist: Histogram, colors: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each histogram colour's nearest entry of ``colors`` (the image's
+    channels) in ``space``, ``(n,) int``, and the squared distance to it in the
+    working space (RGB, or premultiplied RGBA), ``(n,)``."""
+    if hist.channels == 4:
+        return nearest_centroid(hist.points(), working_points(colors))
+    if space == "rgb":
+        return nearest_palette(hist.colors, colors)
+    from .spaces import to_space
+
+    labels, _ = nearest_centroid(to_space(hist.colors, space).astype(np.float32),
+                                 to_space(colors, space).astype(np.float32))
+    return labels, np.square(hist.colors.astype(np.float64) - colors[labels]).sum(axis=1)
+
+
+def _scores(blocks, colors: np.ndarray, perceptual: bool = True) -> tuple[int, float | None]:
+    """pngquant's quality and the mean Oklab distance x 100 (None with alpha,
+    or unless ``perceptual``) of colours mapped to palette entries, over
+    ``blocks`` of ``(colours (n, c) uint8, their entries (n,), weights (n,)
+    or None for ones)``."""
+    from .metrics import mse_to_quality, pngquant_difference
+    from .spaces import srgb_to_oklab
+
+    oklab = srgb_to_oklab(colors) if colors.shape[1] == 3 and perceptual else None
+    difference = distance = total = 0.0
+    for source, entries, weights in blocks:
+        weights = np.ones(len(source)) if weights is None else weights
+        difference += float(weights @ pngquant_difference(source, colors[entries]))
+        if oklab is not None:
+            step = srgb_to_oklab(source) - oklab[entries]
+            distance += float(weights @ np.sqrt(np.einsum("ij,ij->i", step, step)))
+        total += float(weights.sum())
+    return mse_to_quality(difference / total), (None if oklab is None else 100.0 * distance / total)
 
 
 def _fit_channels(colors: np.ndarray, image: np.ndarray) -> np.ndarray:

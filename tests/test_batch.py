@@ -287,6 +287,6 @@ def test_manifest_rows_are_the_records(tree, tmp_path):
     assert run(tree, "-k", 4, "-o", tmp_path / "out", "--jobs", 1).exit_code == 0
     rows = list(manifest(tmp_path / "out").values())
     fields = ["input", "output", "status", "k", "distortion", "psnr_db", "bytes_in", "bytes_out", "error", "seconds",
-              "parameters"]
+              "parameters", "colors", "quality", "delta_e_ok"]
     assert all(list(row) == fields for row in rows)
     assert all(isinstance(row["seconds"], float) and row["error"] is None for row in rows)
