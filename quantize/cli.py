@@ -17,10 +17,11 @@ import click
 from click_default_group import DefaultGroup
 
 from . import __version__
-from .errors import OutputLargerError, ParameterError, QuantizeError
+from .errors import OutputLargerError, ParameterError, QualityTooLowError, QuantizeError
 from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPACES, SPEEDS
 
 EXIT_LARGER = OutputLargerError.exit_code
+EXIT_QUALITY = QualityTooLowError.exit_code
 
 EXIT_INTERRUPTED = 130
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -115,9 +116,11 @@ def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
         yield on_progress, bar
 
 
-def kmeans_options(speed: bool = True):
+def kmeans_options(speed: bool = True, space: bool | None = None):
     """The k-means options, gathered into one :class:`KMeansOptions` argument
-    ``options``; with ``speed``, --speed and --exact too."""
+    ``options``; with ``speed``, --speed and --exact too; with ``space``
+    (default: as ``speed``), --space."""
+    space = speed if space is None else space
     options = [
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Random seed; the same seed gives the same bytes."),
@@ -137,6 +140,7 @@ def kmeans_options(speed: bool = True):
                  "sample only); in between, a sample first, then every colour."))
         options.append(click.option(
             "--exact", is_flag=True, help="The same as --speed 1: the exact weighted k-means on the pixels."))
+    if space:
         options.append(click.option(
             "--space", type=click.Choice(SPACES), default="rgb", show_default=True,
             help="Where colour distances are measured, for k-means, the nearest colour and dithering: "
@@ -158,6 +162,28 @@ def kmeans_options(speed: bool = True):
     return decorate
 
 
+class QualityRange(click.ParamType):
+    """pngquant's --quality forms: ``MIN-MAX``; ``N`` (MIN is 9/10 of N, rounded
+    down); ``-N`` (0-N); ``N-`` (N-100).  Gives ``(minimum, target)``."""
+
+    name = "MIN-MAX"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        low, dash, high = str(value).strip().partition("-")
+        try:
+            if not dash:
+                minimum, target = int(low) * 9 // 10, int(low)
+            else:
+                minimum, target = int(low or 0), int(high or 100)
+        except ValueError:
+            self.fail(f"{value!r} is not MIN-MAX, N, -N or N- with whole numbers 0-100", param, ctx)
+        if not 0 <= minimum <= target <= 100:
+            self.fail(f"{value!r}: need 0 <= MIN <= MAX <= 100", param, ctx)
+        return minimum, target
+
+
 def max_pixels_option(command):
     """--max-pixels: the largest image to decode."""
     return click.option(
@@ -176,6 +202,10 @@ def image_output_options(command):
         click.option("--map", "map_path", type=click.Path(path_type=Path, readable=False),
                      help="Map onto this palette (no k-means): .gpl .json .txt .hex, or an image's colours."),
         click.option("--no-autorotate", is_flag=True, help="Keep the stored orientation (ignore EXIF)."),
+        click.option("--quality", type=QualityRange(),
+                     help="pngquant's quality target, 0-100: the fewest colours up to -k that reach MAX; "
+                          f"write nothing and exit {EXIT_QUALITY} if -k colours stay below MIN.  "
+                          "N alone means (9/10 N)-N."),
         click.option("--skip-if-larger", is_flag=True,
                      help=f"Write nothing if the output would be larger than the input (exit {EXIT_LARGER})."),
         click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
@@ -183,11 +213,13 @@ def image_output_options(command):
     ]
 
     @functools.wraps(command)
-    def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, **kwargs):
+    def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
         from .files import OutputOptions
 
+        if quality is not None and kwargs.get("map_path") is not None:
+            raise OneLineUsageError("--quality chooses K by k-means: not with --map", click.get_current_context())
         render = OutputOptions(dither=dither, dither_strength=dither_strength, autorotate=not no_autorotate,
-                               max_pixels=max_pixels, skip_if_larger=skip_if_larger)
+                               max_pixels=max_pixels, skip_if_larger=skip_if_larger, quality=quality)
         return command(*args, render=render, **kwargs)
 
     for option in reversed(options):
@@ -229,11 +261,13 @@ def cli():
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path),
               help="Write the distortion after every iteration: .csv, or .png for a plot.")
 @click.option("--show-palette", is_flag=True, help="List every palette colour as hex and share on stdout.")
+@click.option("--dssim", "measure_dssim", is_flag=True,
+              help="Also measure the DSSIM-like score of the output (RGB images; ~0.35 s per 0.4 megapixels).")
 @kmeans_options()
 @image_output_options
 @output_options
-def image_command(image, k, output, palette_path, no_palette, trace_path, show_palette, options, map_path,
-                  render, force, quiet, as_json):
+def image_command(image, k, output, palette_path, no_palette, trace_path, show_palette, measure_dssim, options,
+                  map_path, render, force, quiet, as_json):
     """Quantize IMAGE to K colours (the default command).  IMAGE - reads stdin.
 
     \b
@@ -241,6 +275,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
       quantize photo.jpg -k 8
       quantize photo.jpg -k 32 -o out/photo.png --palette out/photo.json --seed 3
       quantize logo.png -k 16 --dither floyd-steinberg --no-palette --json
+      quantize photo.jpg -k 256 --quality 65-80   # fewest colours reaching quality 80
       quantize sprite.png --map game.gpl -o sprite-game.png
       curl -s https://example.org/a.png | quantize - -k 16 -o - > small.png
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
@@ -259,7 +294,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
     with progress_bar("k-means", quiet) as (on_progress, _):
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
                                options=options, output_options=render, palette=map_path, force=force,
-                               on_progress=on_progress)
+                               measure_dssim=measure_dssim, on_progress=on_progress)
     for message in result.notes:
         note(message, quiet)
     if result.lossless and map_path is None:
@@ -270,9 +305,10 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
     psnr = "inf" if result.psnr_db is None else f"{result.psnr_db:.2f}"
     lines = [
         f"{result.input} -> {result.output}" + (f" (palette {result.palette_file})" if result.palette_file else ""),
-        f"K {result.k}  colours {result.colors}  distortion {result.distortion:.2f}  "
-        f"PSNR {psnr} dB  iterations {result.iterations}  time {result.seconds:.2f} s  "
-        f"bytes {result.bytes_in:,} -> {result.bytes_out:,}",
+        f"K {result.k}  colours {result.colors}  PSNR {psnr} dB  quality {result.quality}"
+        + ("" if result.delta_e_ok is None else f"  dE(Oklab) {result.delta_e_ok:.2f}")
+        + ("" if result.dssim is None else f"  DSSIM {result.dssim:.4f}")
+        + f"  time {result.seconds:.2f} s  bytes {result.bytes_in:,} -> {result.bytes_out:,}",
     ]
     stream = sys.stderr if to_stdout else sys.stdout
     lines += palette_lines(result.palette, show_palette, colour=stream.isatty() and not os.environ.get("NO_COLOR"))
@@ -303,7 +339,7 @@ def palette_lines(entries, show_all: bool, colour: bool, top: int = 5, per_row: 
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
 @click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
-@kmeans_options(speed=False)
+@kmeans_options(speed=False, space=True)
 @max_pixels_option
 @output_options
 def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_pixels, force, quiet, as_json):
@@ -317,6 +353,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
       quantize elbow photo.jpg                 # K = 1..16, report in photo-elbow/
       quantize elbow photo.jpg --ks 2,4,8,16,32,64 --previews
       quantize elbow photo.jpg --k-max 32 --json
+      quantize elbow photo.jpg --space oklab   # cluster and find the knee in Oklab
     """
     from . import elbow
 
@@ -393,6 +430,9 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
     if shared_palette and map_path is not None:
         raise OneLineUsageError("--shared-palette fits a palette; --map gives one: use one of them",
+                                click.get_current_context())
+    if shared_palette and render.quality is not None:
+        raise OneLineUsageError("--quality chooses K for each image: not with --shared-palette",
                                 click.get_current_context())
     with progress_bar("palette", quiet or not shared_palette) as (on_progress, _):
         work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
