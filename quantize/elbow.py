@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import OutputExistsError
-from .histogram import Histogram, color_histogram
+from .histogram import Histogram, color_histogram, pack
 from .imageio import MAX_PIXELS, check_targets, check_writable, read_image
 from .kmeans import kmeans, nearest_centroid
 from .pipeline import KMeansOptions, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
-from .remap import ColorSet, nearest_palette
+from .remap import ColorSet, nearest_palette, remap
 from .spaces import srgb_to_oklab
 
 CLEAR_RATIO = 4.0
@@ -78,6 +78,12 @@ class ElbowPoint:
         Mean Oklab distance x 100 between each pixel and its palette colour
         (:func:`quantize.metrics.delta_e_ok`, computed on the histogram): a
         measure closer to what the eye sees than the distortion.
+    space_distortion : float
+        The distortion in the sweep's space (``KMeansOptions.space``): the mean
+        squared distance there, which k-means lowers and the knee is found on;
+        the same as ``distortion`` in rgb.  Each colour goes to its nearest
+        entry in that space, and ``distortion`` is the RGB distortion of that
+        mapping.
     """
 
     k: int
@@ -89,6 +95,7 @@ class ElbowPoint:
     sample_distortion: float
     fallback: bool
     delta_e: float = 0.0
+    space_distortion: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,8 @@ class ElbowReport:
     """What ``quantize elbow`` found for one image.
 
     ``suggested_k`` is None when there is no clear elbow; ``knee_strength`` is
-    the largest strength found (see :func:`suggest_k`); ``notes`` are remarks
+    the largest strength found (see :func:`suggest_k`), on the curve of
+    ``ElbowPoint.space_distortion`` in ``space``; ``notes`` are remarks
     for the user (e.g. K clamped to the number of colours); ``files`` the
     report files written (empty when none were asked for).
     """
@@ -108,6 +116,7 @@ class ElbowReport:
     method: str = METHOD
     notes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    space: str = "rgb"
 
     def to_dict(self) -> dict:
         """The report as JSON-ready data (``None`` for infinities)."""
@@ -119,9 +128,11 @@ class ElbowReport:
             "suggested_k": self.suggested_k,
             "knee_strength": finite(self.knee_strength),
             "method": self.method,
+            "space": self.space,
             "points": [
                 {"k": p.k, "distortion": p.distortion, "psnr_db": finite(p.psnr), "iterations": p.n_iter,
-                 "seconds": p.seconds, "delta_e_ok": p.delta_e, "palette": [to_hex(c) for c in p.palette]}
+                 "seconds": p.seconds, "delta_e_ok": p.delta_e, "space_distortion": p.space_distortion,
+                 "palette": [to_hex(c) for c in p.palette]}
                 for p in self.points
             ],
         }
@@ -159,13 +170,14 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
         notes.append(f"{image_path} has {n_colors} colours: K above {n_colors} is swept as {n_colors}")
         ks = sorted({min(k, n_colors) for k in ks})
     points = sweep(hist, ks, options, on_progress=on_progress)
-    suggested, strength = suggest_k([p.k for p in points], [p.distortion for p in points])
+    suggested, strength = suggest_k([p.k for p in points], [p.space_distortion for p in points])
     report = ElbowReport(str(image_path), tuple(points), suggested, strength, notes=tuple(notes),
-                         files=tuple(str(f) for f in files))
+                         files=tuple(str(f) for f in files), space=(options or KMeansOptions()).space)
     if out_dir is not None:
         from .report import write_elbow_report  # matplotlib only when drawing
 
-        thumbs = thumbnails(rgb, [p.palette for p in points]) if previews else None
+        thumbs = thumbnails(rgb, [p.palette for p in points], space=(options or KMeansOptions()).space) \
+            if previews else None
         write_elbow_report(files, report, thumbs)
     return report
 
@@ -187,7 +199,8 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
     rng = np.random.default_rng(options.seed)
     levels = sample_levels(hist, max(ks), rng)
     points, weights = levels[0]
-    colors = ColorSet(hist.colors)
+    space = _Space(hist, options.space)
+    points = space.points(points)
     kw = dict(weights=weights, tol=options.tol, max_iter=options.max_iter)
     results, centroids, palette, oklab = [], None, None, None
     total, done = float(sum(ks)), 0
@@ -198,27 +211,66 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
             fits.append(kmeans(points, k, init=_grow(points, weights, centroids, k - len(centroids)), **kw))
         fit = min(fits, key=lambda f: f.distortion)
         centroids, n_iter = fit.centroids, sum(f.n_iter for f in fits)
-        candidate = to_palette(fit.centroids)
-        distortion, labels = _distortion(hist, colors, candidate)
-        fallback = bool(results) and distortion > results[-1].distortion
+        candidate = space.palette(fit.centroids)
+        measured, labels, distortion = space.measure(candidate)
+        fallback = bool(results) and measured > results[-1].space_distortion
         if fallback:
-            candidate = to_palette(_grow(hist.colors.astype(np.float32), hist.counts, palette, k - len(palette)))
-            distortion, labels = _distortion(hist, colors, candidate)
+            grown = _grow(space.colors, hist.counts, space.points(palette), k - len(palette))
+            candidate = space.palette(grown)
+            measured, labels, distortion = space.measure(candidate)
         palette = candidate
         if oklab is None:
             oklab = srgb_to_oklab(hist.colors)
         delta_e = 100.0 * hist.pixel_mean(np.linalg.norm(oklab - srgb_to_oklab(palette)[labels], axis=1))
         results.append(ElbowPoint(k, distortion, psnr_from_distortion(distortion), n_iter,
-                                  time.perf_counter() - started, palette, fit.distortion, fallback, delta_e))
+                                  time.perf_counter() - started, palette, fit.distortion, fallback, delta_e,
+                                  measured))
         done += k
         notify(on_progress, done / total)
     return results
 
 
-def _distortion(hist: Histogram, colors: ColorSet, palette: np.ndarray) -> tuple[float, np.ndarray]:
-    """The distortion of ``palette`` on the histogram, and each colour's entry."""
-    labels, sq_dist = colors.nearest(palette)
-    return hist.pixel_mean(sq_dist), labels
+class _Space:
+    """Where the sweep measures: RGB values, or Oklab / CIELAB
+    (:mod:`quantize.spaces`)."""
+
+    def __init__(self, hist: Histogram, name: str):
+        self.hist, self.name = hist, name
+        self.rgb = name == "rgb"
+        self.color_set = ColorSet(hist.colors) if self.rgb else None
+        self.colors = self.points(hist.colors)  # (n, 3) float32
+
+    def points(self, rgb) -> np.ndarray:
+        """RGB colours (0..255, uint8 or real) as points of the space, float32."""
+        if self.rgb:
+            return np.asarray(rgb, dtype=np.float32)
+        from .spaces import to_space
+
+        rgb = np.asarray(rgb)
+        return to_space(rgb if rgb.dtype == np.uint8 else rgb / 255.0, self.name).astype(np.float32)
+
+    def palette(self, centroids) -> np.ndarray:
+        """Centroids of the space as 8-bit RGB colours."""
+        if self.rgb:
+            return to_palette(centroids)
+        from .spaces import from_space
+
+        return from_space(centroids, self.name)
+
+    def measure(self, palette: np.ndarray) -> tuple[float, np.ndarray, float]:
+        """Each colour to its nearest entry in the space: the mean squared
+        distance there, the entries, and the RGB distortion."""
+        if self.rgb:
+            labels, sq_dist = self.color_set.nearest(palette)
+            distortion = self.hist.pixel_mean(sq_dist)
+            return distortion, labels, distortion
+        from .spaces import to_space
+
+        labels, _ = nearest_centroid(self.colors, self.points(palette))
+        # the distances again in float64 (those of the float32 search are good to ~1e-7)
+        sq_space = np.square(to_space(self.hist.colors, self.name) - to_space(palette, self.name)[labels]).sum(axis=1)
+        sq_rgb = np.square(self.hist.colors.astype(np.float64) - palette[labels]).sum(axis=1)
+        return self.hist.pixel_mean(sq_space), labels, self.hist.pixel_mean(sq_rgb)
 
 
 def _grow(points, weights, centroids, extra: int) -> np.ndarray:
@@ -261,10 +313,15 @@ def suggest_k(ks, distortions) -> tuple[int | None, float]:
     return (best_k if best >= CLEAR_RATIO else None), best
 
 
-def thumbnails(rgb: np.ndarray, palettes, max_side: int = 320) -> list[np.ndarray]:
+def thumbnails(rgb: np.ndarray, palettes, max_side: int = 320, space: str = "rgb") -> list[np.ndarray]:
     """The image, shrunk by striding to at most ``max_side`` pixels a side,
-    in each palette: ``(h, w, 3) uint8`` arrays for a contact sheet."""
+    in each palette (each pixel to its nearest entry in ``space``): ``(h, w,
+    3) uint8`` arrays for a contact sheet."""
     step = max(1, -(-max(rgb.shape[:2]) // max_side))
     small = np.ascontiguousarray(rgb[::step, ::step])
     pixels = small.reshape(-1, 3)
-    return [palette[nearest_palette(pixels, palette)[0]].reshape(small.shape) for palette in palettes]
+    if space == "rgb":
+        return [palette[nearest_palette(pixels, palette)[0]].reshape(small.shape) for palette in palettes]
+    measure = _Space(color_histogram(small), space)
+    keys = pack(small)
+    return [palette[remap(keys, measure.hist.keys, measure.measure(palette)[1])] for palette in palettes]

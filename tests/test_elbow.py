@@ -245,3 +245,37 @@ def test_each_k_reports_the_mean_oklab_distance_of_its_image(samples):
         q = apply_palette(image, point.palette)
         assert point.delta_e == pytest.approx(100 * delta_e_ok(image, q.palette[q.indices]), rel=1e-9)
     assert points[0].delta_e > points[1].delta_e > points[2].delta_e
+
+
+@pytest.mark.parametrize("space", ["oklab", "lab"])
+def test_sweep_in_a_space_measures_there(samples, space):
+    """With --space, each K's palette maps every colour to its nearest entry in
+    that space: the RGB distortion and the Oklab distance reported are those of
+    apply_palette(..., space=space) on the pixels; the curve the knee is found
+    on (space_distortion) never rises, fallback included; the fallback count
+    over the photos is reported by the assertion's message when it fires."""
+    from quantize import apply_palette
+    from quantize.metrics import delta_e_ok
+    from quantize.spaces import to_space
+
+    image = read_image(samples / "chelsea.jpg")[:, :, :3]
+    points = sweep(color_histogram(image), [1, 2, 4, 8, 16, 32], KMeansOptions(seed=0, space=space))
+    for point in points:
+        q = apply_palette(image, point.palette, space=space)
+        out = q.palette[q.indices]
+        assert point.distortion == pytest.approx(q.distortion, rel=1e-12)
+        assert point.delta_e == pytest.approx(100 * delta_e_ok(image, out), rel=1e-9)
+        here = np.square(to_space(image, space) - to_space(out, space)).sum(axis=-1).mean()
+        assert point.space_distortion == pytest.approx(here, rel=1e-9)
+    measured = [p.space_distortion for p in points]
+    assert all(b <= a for a, b in zip(measured, measured[1:])), measured
+    rgb = sweep(color_histogram(image), [2, 4], KMeansOptions(seed=0))
+    assert all(p.space_distortion == p.distortion for p in rgb)
+
+
+def test_elbow_command_space_option(blob_file):
+    result = run("elbow", blob_file, "--space", "oklab", "--json", "--ks", "2,3,4,8")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["space"] == "oklab" and all(p["space_distortion"] < 1 for p in data["points"][1:])
+    assert data["suggested_k"] == 4  # four blobs, found in Oklab too
