@@ -1,0 +1,136 @@
+"""Quality targets: our pngquant-scale quality against pngquant's own, and --quality against pngquant --quality.
+
+1. The scale.  Seven sample photos made 768x512, pngquant --nofs --verbose at
+   K = 4..256: the quality pngquant prints for its result, and the quality
+   ``quantize.metrics.quality`` gives the same result (libimagequant's colour
+   difference averaged over every pixel; pngquant averages over its histogram
+   with importance weights).
+2. The target.  Four photos, ``quantize PHOTO -k 256 --quality MIN-MAX`` and
+   ``pngquant --quality MIN-MAX --nofs --speed 4``, both as whole processes
+   (median wall time of --repeats runs): colours chosen, quality of the result
+   by our measure, bytes; the time ratio ours / pngquant, and ours against our
+   own plain ``-k 256`` run (what the search over K costs).
+
+    python bench/bench_quality.py [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_targets import SINGLE, fit, save
+from common import OUT, SAMPLES
+
+from quantize import read_image
+from quantize.metrics import quality
+
+SCALE_PHOTOS = [*SINGLE, "hubble.jpg", "retina.jpg", "camera.png"]
+SCALE_KS = [4, 8, 16, 32, 64, 128, 256]
+TARGETS = ["50-70", "65-80", "80-90"]
+CLI = [sys.executable, "-m", "quantize"]
+
+
+def source_of(name: str) -> Path:
+    path = OUT / f"targets-{Path(name).stem}-768x512.png"
+    if not path.exists():
+        save(fit(read_image(SAMPLES / name)[:, :, :3]), path)
+    return path
+
+
+def wall(command, repeats):
+    """Median wall seconds of ``command`` and its last completed process."""
+    times, done = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), done
+
+
+def scale():
+    print("## 1. the scale: pngquant --nofs's printed quality against ours on the same result")
+    diffs = []
+    print(f"{'photo':<14} " + " ".join(f"{'K=' + str(k):>9}" for k in SCALE_KS) + "   (pngquant/ours)")
+    for name in SCALE_PHOTOS:
+        source = source_of(name)
+        image = read_image(source)[:, :, :3]
+        cells = []
+        for k in SCALE_KS:
+            target = OUT / f"quality-scale-{source.stem}-{k}.png"
+            done = subprocess.run(["pngquant", str(k), "--nofs", "--verbose", "--force", "--output", str(target),
+                                   str(source)], capture_output=True, text=True, check=True)
+            theirs = int(re.search(r"\(Q=(\d+)\)", done.stderr).group(1))
+            ours = quality(image, read_image(target)[:, :, :3])
+            diffs.append(ours - theirs)
+            cells.append(f"{theirs:>4}/{ours:<4}")
+        print(f"{Path(name).stem:<14} " + " ".join(cells))
+    absolute = np.abs(diffs)
+    print(f"ours - pngquant's over {len(diffs)} results: median {np.median(diffs):+.0f}, mean {np.mean(diffs):+.2f}, "
+          f"|diff| <= 3 in {np.mean(absolute <= 3):.0%}, largest |diff| {absolute.max()}")
+
+
+def targets(repeats):
+    print(f"\n## 2. --quality MIN-MAX with -k 256 (ours) and pngquant --quality --nofs --speed 4; "
+          f"median wall of {repeats}; quality by our measure")
+    print(f"{'photo':<10} {'target':>6} | {'ours K':>6} {'Q':>3} {'bytes':>8} {'s':>5} | "
+          f"{'pq K':>5} {'Q':>3} {'bytes':>8} {'s':>5} | {'ours/pq':>7} {'vs -k 256':>9}")
+    ratios, costs = {t: [] for t in TARGETS}, {t: [] for t in TARGETS}
+    for name in SINGLE:
+        source = source_of(name)
+        image = read_image(source)[:, :, :3]
+        plain_out = OUT / f"quality-plain-{source.stem}.png"
+        plain_s, _ = wall([*CLI, str(source), "-k", "256", "-o", str(plain_out), "--no-palette", "--force",
+                           "--seed", "0"], repeats)
+        for t in TARGETS:
+            ours_out, pq_out = OUT / f"quality-ours-{source.stem}-{t}.png", OUT / f"quality-pq-{source.stem}-{t}.png"
+            ours_s, done = wall([*CLI, str(source), "-k", "256", "--quality", t, "-o", str(ours_out),
+                                 "--no-palette", "--force", "--seed", "0", "--json"], repeats)
+            if done.returncode == 0:
+                row = json.loads(done.stdout)
+                ours = f"{row['colors']:>6} {row['quality']:>3} {row['bytes_out']:>8,} {ours_s:>5.2f}"
+            else:
+                ours = f"{'exit ' + str(done.returncode):>19} {ours_s:>5.2f}"
+            pq_s, done = wall(["pngquant", "--quality", t, "--nofs", "--speed", "4", "--force", "--output",
+                               str(pq_out), str(source)], repeats)
+            if done.returncode == 0:
+                picture = read_image(pq_out)[:, :, :3]
+                colours = len(np.unique(picture.reshape(-1, 3), axis=0))
+                theirs = f"{colours:>5} {quality(image, picture):>3} {pq_out.stat().st_size:>8,} {pq_s:>5.2f}"
+            else:
+                theirs = f"{'exit ' + str(done.returncode):>18} {pq_s:>5.2f}"
+            ratios[t].append(ours_s / pq_s)
+            costs[t].append(ours_s / plain_s)
+            print(f"{source.stem.split('-')[1]:<10} {t:>6} | {ours} | {theirs} | {ours_s / pq_s:>7.2f} "
+                  f"{ours_s / plain_s:>9.2f}", flush=True)
+    for t in TARGETS:
+        print(f"target {t}: time ours/pngquant median {statistics.median(ratios[t]):.2f}; "
+              f"--quality / plain -k 256 median {statistics.median(costs[t]):.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("pngquant") is None:
+        print("pngquant not installed: nothing to compare (apt install pngquant)")
+        return
+    version = subprocess.run(["pngquant", "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"# {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, Python "
+          f"{platform.python_version()}, pngquant {version}; photos 768x512")
+    OUT.mkdir(parents=True, exist_ok=True)
+    scale()
+    targets(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
