@@ -40,6 +40,7 @@ bench: install
 	$(PY) bench/bench_speed.py
 	$(PY) bench/bench_speed_curve.py
 	$(PY) bench/bench_spaces.py
+	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_elbow.py
 	$(PY) bench/bench_batch.py
 	$(PY) bench/bench_memory.py
