@@ -10,6 +10,7 @@
    (median wall time of --repeats runs): colours chosen, quality of the result
    by our measure, bytes; the time ratio ours / pngquant, and ours against our
    own plain ``-k 256`` run (what the search over K costs).
+3. The fits the search takes, in process, for four targets on the four photos.
 
     python bench/bench_quality.py [--repeats 3]
 """
@@ -117,6 +118,34 @@ def targets(repeats):
               f"--quality / plain -k 256 median {statistics.median(costs[t]):.2f}")
 
 
+def fits():
+    """How many k-means fits the search takes, in process (fit_palette counted)."""
+    import quantize.pipeline as pipeline
+    from quantize.histogram import color_histogram
+
+    counted, real = [], pipeline.fit_palette
+
+    def counting(hist, k, options=None, **kw):
+        counted.append(k)
+        return real(hist, k, options, **kw)
+
+    pipeline.fit_palette = counting
+    totals = []
+    print("\n## 3. fits the search takes (-k 256, seed 0): the K of each fit, in order")
+    try:
+        for name in SINGLE:
+            hist = color_histogram(read_image(source_of(name)))
+            for target in (50, 70, 80, 90):
+                counted.clear()
+                found = pipeline.fit_to_quality(hist, 256, target, pipeline.KMeansOptions(seed=0))
+                totals.append(len(counted))
+                print(f"{Path(name).stem:<10} target {target}: K {len(found.colors):>3}, quality {found.quality:>3}; "
+                      f"fits {counted}")
+    finally:
+        pipeline.fit_palette = real
+    print(f"mean fits per search: {np.mean(totals):.1f} (a bisection over 1..256 takes 9)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -130,6 +159,7 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     scale()
     targets(args.repeats)
+    fits()
 
 
 if __name__ == "__main__":
