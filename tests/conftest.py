@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -13,6 +14,13 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+
+# A shell without job control starts background commands with SIGINT ignored,
+# and an ignored signal stays ignored across exec: the Ctrl-C tests' children
+# would never see their SIGINT.  A handler (not SIG_IGN) here is reset to the
+# default in every child, as in a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
