@@ -24,7 +24,7 @@ from .remap import nearest_palette, remap
 
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
-_SCORE_BLOCK = 1 << 20  # pixels scored at a time after dithering
+_SCORE_BLOCK = 1 << 20  # colours (or pixels, after dithering) scored at a time: bounded memory
 
 # What each speed above 1 does (speed 1: one k-means on every unique colour):
 # pixels drawn for the first level, per cluster and at least; whether a level on
@@ -357,7 +357,8 @@ def fit_to_quality(source, k: int, target: int, options: KMeansOptions | None = 
     straight line through the last two fits on a log-log plot (a power law in
     K, as quantization theory has it; from the first fit alone, a slope of
     -0.8; the slope kept within -2..-0.3), and after three guesses in a row on
-    the same side steps 2, 4, 8, ... colours towards the other side.  ``Palette.quality`` holds the quality found.
+    the same side steps 2, 4, 8, ... colours towards the other side.
+    ``Palette.quality`` holds the quality found.
     """
     from .metrics import mse_to_quality, pngquant_difference, quality_to_mse
 
@@ -372,7 +373,8 @@ def fit_to_quality(source, k: int, target: int, options: KMeansOptions | None = 
 
     def fit(n: int) -> tuple[Palette, float]:
         nonlocal done
-        palette = fit_palette(hist, n, options, on_progress=span(on_progress, done / (done + 3), (done + 1) / (done + 4)))
+        share = span(on_progress, done / (done + 3), (done + 1) / (done + 4))  # the number of fits is not known
+        palette = fit_palette(hist, n, options, on_progress=share)
         done += 1
         labels, _ = _nearest(hist, palette.colors, options.space)  # the colours have the histogram's channels
         mse = hist.pixel_mean(pngquant_difference(hist.colors, palette.colors[labels]))
@@ -472,7 +474,9 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         per_pixel = remap(keys, hist.keys, labels)
         counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
         distortion = hist.pixel_mean(sq_dist)
-        quality, delta_e = _scores([(hist.colors, labels, hist.counts)], colors)
+        quality, delta_e = _scores(((hist.colors[i:i + _SCORE_BLOCK], labels[i:i + _SCORE_BLOCK],
+                                     hist.counts[i:i + _SCORE_BLOCK]) for i in range(0, len(labels), _SCORE_BLOCK)),
+                                   colors)
     else:
         from .dither import dither as diffuse
 
