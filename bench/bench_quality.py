@@ -11,6 +11,7 @@
    by our measure, bytes; the time ratio ours / pngquant, and ours against our
    own plain ``-k 256`` run (what the search over K costs).
 3. The fits the search takes, in process, for four targets on the four photos.
+4. What the scores every result carries cost (on the histogram).
 
     python bench/bench_quality.py [--repeats 3]
 """
@@ -146,6 +147,32 @@ def fits():
     print(f"mean fits per search: {np.mean(totals):.1f} (a bisection over 1..256 takes 9)")
 
 
+def score_cost(repeats):
+    """What the quality and Oklab distance every result carries cost: scored on
+    the histogram (as apply_palette does without dithering), median of runs."""
+    from common import upscaled_photo
+
+    import quantize.pipeline as pipeline
+    from quantize.histogram import color_histogram
+
+    print(f"\n## 4. the cost of the scores every result carries (quality, Oklab distance), K=256, median of {repeats}")
+    sources = [source_of(name) for name in SINGLE] + [upscaled_photo("large-24mp.png", 6000, 4000, sigma=3.0, seed=0)]
+    for source in sources:
+        image = read_image(source)
+        hist = color_histogram(image)
+        palette = pipeline.fit_palette(hist, 256, pipeline.KMeansOptions(seed=0)).colors
+        labels, _ = pipeline._nearest(hist, palette, "rgb")
+        block = pipeline._SCORE_BLOCK
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            pipeline._scores(((hist.colors[i:i + block], labels[i:i + block], hist.counts[i:i + block])
+                              for i in range(0, len(labels), block)), palette)
+            times.append(time.perf_counter() - start)
+        print(f"{source.stem:<28} {image.shape[1]}x{image.shape[0]}, {len(hist.colors):>9,} colours: "
+              f"{1000 * statistics.median(times):6.1f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -160,6 +187,7 @@ def main():
     scale()
     targets(args.repeats)
     fits()
+    score_cost(max(args.repeats, 5))
 
 
 if __name__ == "__main__":
