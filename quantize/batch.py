@@ -224,7 +224,8 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
     options = options or KMeansOptions()
     output_options = output_options or OutputOptions()
     if output_options.quality is not None and (palette is not None or shared_palette):
-        raise ParameterError("a quality target chooses K for each image: not with a given or shared palette")
+        raise ParameterError("a quality target (--quality) chooses K for each image: not with a palette "
+                             "given in advance (--map) or shared (--shared-palette)")
     out_dir = Path(out_dir)
     for given in inputs:
         if os.path.isdir(given) and os.path.realpath(given) == os.path.realpath(out_dir):

@@ -216,8 +216,6 @@ def image_output_options(command):
     def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
         from .files import OutputOptions
 
-        if quality is not None and kwargs.get("map_path") is not None:
-            raise OneLineUsageError("--quality chooses K by k-means: not with --map", click.get_current_context())
         render = OutputOptions(dither=dither, dither_strength=dither_strength, autorotate=not no_autorotate,
                                max_pixels=max_pixels, skip_if_larger=skip_if_larger, quality=quality)
         return command(*args, render=render, **kwargs)
@@ -430,9 +428,6 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
     if shared_palette and map_path is not None:
         raise OneLineUsageError("--shared-palette fits a palette; --map gives one: use one of them",
-                                click.get_current_context())
-    if shared_palette and render.quality is not None:
-        raise OneLineUsageError("--quality chooses K for each image: not with --shared-palette",
                                 click.get_current_context())
     with progress_bar("palette", quiet or not shared_palette) as (on_progress, _):
         work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,

@@ -176,7 +176,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     targets = [p for p in (None if to_stdout else output, palette_path, trace_path) if p]
     check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
     if palette is not None and output_options.quality is not None:
-        raise ParameterError("a quality target chooses K by k-means: not with a palette given in advance")
+        raise ParameterError(f"{source}: a quality target (--quality) chooses K by k-means: "
+                             "not with a palette given in advance (--map)")
     if isinstance(palette, (str, Path)):
         palette = load_palette(palette)
     image = read_image_file(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
