@@ -162,12 +162,10 @@ def score_cost(repeats):
         hist = color_histogram(image)
         palette = pipeline.fit_palette(hist, 256, pipeline.KMeansOptions(seed=0)).colors
         labels, _ = pipeline._nearest(hist, palette, "rgb")
-        block = pipeline._SCORE_BLOCK
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            pipeline._scores(((hist.colors[i:i + block], labels[i:i + block], hist.counts[i:i + block])
-                              for i in range(0, len(labels), block)), palette)
+            pipeline._scores(hist.colors, labels, hist.counts, palette)
             times.append(time.perf_counter() - start)
         print(f"{source.stem:<28} {image.shape[1]}x{image.shape[0]}, {len(hist.colors):>9,} colours: "
               f"{1000 * statistics.median(times):6.1f} ms")

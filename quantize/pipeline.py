@@ -474,9 +474,7 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         per_pixel = remap(keys, hist.keys, labels)
         counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
         distortion = hist.pixel_mean(sq_dist)
-        quality, delta_e = _scores(((hist.colors[i:i + _SCORE_BLOCK], labels[i:i + _SCORE_BLOCK],
-                                     hist.counts[i:i + _SCORE_BLOCK]) for i in range(0, len(labels), _SCORE_BLOCK)),
-                                   colors)
+        quality, delta_e = _scores(hist.colors, labels, hist.counts, colors)
     else:
         from .dither import dither as diffuse
 
@@ -493,9 +491,7 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
         counts = np.bincount(per_pixel.ravel(), minlength=len(colors)).astype(np.int64)
         diff = points - entries[per_pixel]
         distortion = float(np.einsum("ijk,ijk->", diff, diff, dtype=np.float64)) / per_pixel.size
-        flat, chosen = image.reshape(-1, channels), per_pixel.ravel()
-        quality, delta_e = _scores(((flat[i:i + _SCORE_BLOCK], chosen[i:i + _SCORE_BLOCK], None)
-                                    for i in range(0, len(flat), _SCORE_BLOCK)), colors)
+        quality, delta_e = _scores(image.reshape(-1, channels), per_pixel.ravel(), None, colors)
     if reorder:  # most used first; ties by colour so the order never depends on the run
         order = np.lexsort((*colors.T[::-1], -counts))
         order = order[counts[order] > 0]
@@ -532,23 +528,25 @@ def _nearest(hist: Histogram, colors: np.ndarray, space: str) -> tuple[np.ndarra
     return labels, np.square(hist.colors.astype(np.float64) - colors[labels]).sum(axis=1)
 
 
-def _scores(blocks, colors: np.ndarray, perceptual: bool = True) -> tuple[int, float | None]:
-    """pngquant's quality and the mean Oklab distance x 100 (None with alpha,
-    or unless ``perceptual``) of colours mapped to palette entries, over
-    ``blocks`` of ``(colours (n, c) uint8, their entries (n,), weights (n,)
-    or None for ones)``."""
+def _scores(source: np.ndarray, entries: np.ndarray, weights: np.ndarray | None,
+            colors: np.ndarray) -> tuple[int, float | None]:
+    """pngquant's quality and the mean Oklab distance x 100 (None with alpha)
+    of the colours ``source (n, c) uint8`` mapped to ``colors[entries]``,
+    each counted ``weights (n,)`` times (None: once); in blocks of
+    ``_SCORE_BLOCK``, so memory stays bounded."""
     from .metrics import mse_to_quality, pngquant_difference
     from .spaces import srgb_to_oklab
 
-    oklab = srgb_to_oklab(colors) if colors.shape[1] == 3 and perceptual else None
-    difference = distance = total = 0.0
-    for source, entries, weights in blocks:
-        weights = np.ones(len(source)) if weights is None else weights
-        difference += float(weights @ pngquant_difference(source, colors[entries]))
+    oklab = srgb_to_oklab(colors) if colors.shape[1] == 3 else None
+    difference = distance = 0.0
+    for start in range(0, len(source), _SCORE_BLOCK):
+        part, chosen = source[start:start + _SCORE_BLOCK], entries[start:start + _SCORE_BLOCK]
+        weight = np.ones(len(part)) if weights is None else weights[start:start + _SCORE_BLOCK]
+        difference += float(weight @ pngquant_difference(part, colors[chosen]))
         if oklab is not None:
-            step = srgb_to_oklab(source) - oklab[entries]
-            distance += float(weights @ np.sqrt(np.einsum("ij,ij->i", step, step)))
-        total += float(weights.sum())
+            step = srgb_to_oklab(part) - oklab[chosen]
+            distance += float(weight @ np.sqrt(np.einsum("ij,ij->i", step, step)))
+    total = float(len(source) if weights is None else weights.sum())
     return mse_to_quality(difference / total), (None if oklab is None else 100.0 * distance / total)
 
 
