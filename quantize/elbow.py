@@ -238,16 +238,20 @@ class _Space:
         self.hist, self.name = hist, name
         self.rgb = name == "rgb"
         self.color_set = ColorSet(hist.colors) if self.rgb else None
-        self.colors = self.points(hist.colors)  # (n, 3) float32
+        self.exact = None if self.rgb else self._convert(hist.colors)  # (n, 3) float64, for the distances
+        self.colors = self.points(hist.colors)  # (n, 3) float32, for the search
+
+    def _convert(self, rgb) -> np.ndarray:
+        from .spaces import to_space
+
+        rgb = np.asarray(rgb)
+        return to_space(rgb if rgb.dtype == np.uint8 else rgb / 255.0, self.name)
 
     def points(self, rgb) -> np.ndarray:
         """RGB colours (0..255, uint8 or real) as points of the space, float32."""
         if self.rgb:
             return np.asarray(rgb, dtype=np.float32)
-        from .spaces import to_space
-
-        rgb = np.asarray(rgb)
-        return to_space(rgb if rgb.dtype == np.uint8 else rgb / 255.0, self.name).astype(np.float32)
+        return self._convert(rgb).astype(np.float32)
 
     def palette(self, centroids) -> np.ndarray:
         """Centroids of the space as 8-bit RGB colours."""
@@ -264,11 +268,10 @@ class _Space:
             labels, sq_dist = self.color_set.nearest(palette)
             distortion = self.hist.pixel_mean(sq_dist)
             return distortion, labels, distortion
-        from .spaces import to_space
-
-        labels, _ = nearest_centroid(self.colors, self.points(palette))
+        entries = self._convert(palette)
+        labels, _ = nearest_centroid(self.colors, entries.astype(np.float32))
         # the distances again in float64 (those of the float32 search are good to ~1e-7)
-        sq_space = np.square(to_space(self.hist.colors, self.name) - to_space(palette, self.name)[labels]).sum(axis=1)
+        sq_space = np.square(self.exact - entries[labels]).sum(axis=1)
         sq_rgb = np.square(self.hist.colors.astype(np.float64) - palette[labels]).sum(axis=1)
         return self.hist.pixel_mean(sq_space), labels, self.hist.pixel_mean(sq_rgb)
 
