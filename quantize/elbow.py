@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import OutputExistsError
-from .histogram import Histogram, color_histogram, pack
+from .histogram import Histogram, color_histogram
 from .imageio import MAX_PIXELS, check_targets, check_writable, read_image
 from .kmeans import kmeans, nearest_centroid
-from .pipeline import KMeansOptions, psnr_from_distortion, sample_levels, to_palette
+from .pipeline import KMeansOptions, apply_palette, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
-from .remap import ColorSet, nearest_palette, remap
+from .remap import ColorSet, nearest_palette
 from .spaces import srgb_to_oklab
 
 CLEAR_RATIO = 4.0
@@ -169,15 +169,15 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
     if ks[-1] > n_colors:
         notes.append(f"{image_path} has {n_colors} colours: K above {n_colors} is swept as {n_colors}")
         ks = sorted({min(k, n_colors) for k in ks})
+    space = (options or KMeansOptions()).space
     points = sweep(hist, ks, options, on_progress=on_progress)
     suggested, strength = suggest_k([p.k for p in points], [p.space_distortion for p in points])
     report = ElbowReport(str(image_path), tuple(points), suggested, strength, notes=tuple(notes),
-                         files=tuple(str(f) for f in files), space=(options or KMeansOptions()).space)
+                         files=tuple(str(f) for f in files), space=space)
     if out_dir is not None:
         from .report import write_elbow_report  # matplotlib only when drawing
 
-        thumbs = thumbnails(rgb, [p.palette for p in points], space=(options or KMeansOptions()).space) \
-            if previews else None
+        thumbs = thumbnails(rgb, [p.palette for p in points], space=space) if previews else None
         write_elbow_report(files, report, thumbs)
     return report
 
@@ -325,6 +325,5 @@ def thumbnails(rgb: np.ndarray, palettes, max_side: int = 320, space: str = "rgb
     pixels = small.reshape(-1, 3)
     if space == "rgb":
         return [palette[nearest_palette(pixels, palette)[0]].reshape(small.shape) for palette in palettes]
-    measure = _Space(color_histogram(small), space)
-    keys = pack(small)
-    return [palette[remap(keys, measure.hist.keys, measure.measure(palette)[1])] for palette in palettes]
+    mapped = [apply_palette(small, palette, reorder=False, space=space) for palette in palettes]
+    return [q.palette[q.indices] for q in mapped]

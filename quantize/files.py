@@ -127,7 +127,7 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
                 "space": options.space}
     else:
         made = {"k": None if k is None else int(k), **asdict(options), **({"shared_palette": True} if shared else {})}
-    target = {} if output.quality is None or palette is not None else {"quality": list(output.quality)}
+    target = {} if output.quality is None else {"quality": list(output.quality)}  # never with a given palette
     return {**made, **target, "dither": output.dither, "dither_strength": output.dither_strength,
             "autorotate": output.autorotate}
 
