@@ -123,14 +123,15 @@ def fits():
     """How many k-means fits the search takes, in process (fit_palette counted)."""
     import quantize.pipeline as pipeline
     from quantize.histogram import color_histogram
+    from quantize.pipeline import quality_search
 
-    counted, real = [], pipeline.fit_palette
+    counted, real = [], quality_search.fit_palette
 
     def counting(hist, k, options=None, **kw):
         counted.append(k)
         return real(hist, k, options, **kw)
 
-    pipeline.fit_palette = counting
+    quality_search.fit_palette = counting
     totals = []
     print("\n## 3. fits the search takes (-k 256, seed 0): the K of each fit, in order")
     try:
@@ -143,7 +144,7 @@ def fits():
                 print(f"{Path(name).stem:<10} target {target}: K {len(found.colors):>3}, quality {found.quality:>3}; "
                       f"fits {counted}")
     finally:
-        pipeline.fit_palette = real
+        quality_search.fit_palette = real
     print(f"mean fits per search: {np.mean(totals):.1f} (a bisection over 1..256 takes 9)")
 
 
@@ -161,11 +162,11 @@ def score_cost(repeats):
         image = read_image(source)
         hist = color_histogram(image)
         palette = pipeline.fit_palette(hist, 256, pipeline.KMeansOptions(seed=0)).colors
-        labels, _ = pipeline._nearest(hist, palette, "rgb")
+        labels, _ = pipeline.WorkingSpace("rgb").nearest(hist.colors, palette)
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            pipeline._scores(hist.colors, labels, hist.counts, palette)
+            pipeline.apply._scores(hist.colors, labels, hist.counts, palette)
             times.append(time.perf_counter() - start)
         print(f"{source.stem:<28} {image.shape[1]}x{image.shape[0]}, {len(hist.colors):>9,} colours: "
               f"{1000 * statistics.median(times):6.1f} ms")

@@ -149,7 +149,7 @@ def kmeans_options(speed: bool = True, space: bool | None = None):
     def decorate(command):
         @functools.wraps(command)
         def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, space="rgb", **kwargs):
-            from .pipeline import KMeansOptions
+            from .options import KMeansOptions
 
             chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
                                    seed=seed, speed=1 if exact else speed, space=space)

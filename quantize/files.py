@@ -20,7 +20,10 @@ from .errors import OutputLargerError, ParameterError, QualityTooLowError
 from .imageio import MAX_PIXELS, check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .png import read_text
-from .pipeline import DITHER_METHODS, KMeansOptions, apply_palette, check_quality, quantize_image
+from .checks import check_quality
+from .limits import DITHER_METHODS
+from .options import KMeansOptions
+from .pipeline import apply_palette, quantize_image
 from .progress import ProgressCallback
 
 TRACE_SUFFIXES = (".csv", ".png")

@@ -62,14 +62,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_choice
 from .errors import ParameterError
+from .limits import SPACES
 
 __all__ = [
     "SPACES", "srgb_to_linear", "linear_to_srgb", "srgb_to_oklab", "oklab_to_srgb",
     "srgb_to_lab", "lab_to_srgb", "to_uint8", "to_space", "from_space",
 ]
-
-SPACES = ("rgb", "oklab", "lab")
 
 # --- sRGB transfer curve, IEC 61966-2-1:1999 section 5.2 -----------------------
 _SRGB_THRESHOLD = 0.04045            # encoded value where the curve changes branch
@@ -272,12 +272,6 @@ def to_uint8(srgb01) -> np.ndarray:
     return np.rint(np.clip(x * 255.0, 0.0, 255.0)).astype(np.uint8)
 
 
-def _check_space(space) -> str:
-    if not isinstance(space, str) or space not in SPACES:
-        raise ParameterError(f"colour space must be one of {', '.join(SPACES)}; got {space!r}")
-    return space
-
-
 def to_space(srgb, space: str) -> np.ndarray:
     """sRGB colours to the working space ``space`` (one of :data:`SPACES`).
 
@@ -294,7 +288,7 @@ def to_space(srgb, space: str) -> np.ndarray:
     >>> to_space(np.array([0, 128, 255], dtype=np.uint8), "rgb")
     array([  0., 128., 255.])
     """
-    space = _check_space(space)
+    space = check_choice("space", space, SPACES)
     if space == "oklab":
         return srgb_to_oklab(srgb)
     if space == "lab":
@@ -312,7 +306,7 @@ def from_space(points, space: str) -> np.ndarray:
     colours clipped, rounded half to even).  For every 8-bit colour ``c`` and
     every space, ``from_space(to_space(c, space), space) == c``.
     """
-    space = _check_space(space)
+    space = check_choice("space", space, SPACES)
     if space == "oklab":
         return to_uint8(oklab_to_srgb(points))
     if space == "lab":

@@ -153,12 +153,12 @@ def test_speed_out_of_range_raises():
 
 
 def test_many_colours_use_binned_last_level(monkeypatch):
-    from quantize import pipeline
+    from quantize.pipeline import fit
 
     image = small_photo(seed=5, shape=(120, 160))
     reference = quantize_image(image, 8, KMeansOptions(seed=1, speed=1))
-    monkeypatch.setattr(pipeline, "FINE_MAX", 100)
-    monkeypatch.setitem(pipeline.SPEED_SCHEDULE, 4, (32, 64, True, 10, None))
+    monkeypatch.setattr(fit, "FINE_MAX", 100)
+    monkeypatch.setitem(fit.SPEED_SCHEDULE, 4, (32, 64, True, 10, None))
     result = quantize_image(image, 8, KMeansOptions(seed=1))
     assert result.distortion < 1.02 * reference.distortion
     assert len(result.palette) == 8
