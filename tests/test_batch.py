@@ -236,20 +236,6 @@ def test_ctrl_c_stops_the_pool_cleanly(tmp_path, samples):
         assert read_image(record["output"]).shape[:2] == read_image(record["input"]).shape[:2]
 
 
-def test_default_jobs_where_the_system_has_no_affinity_mask(monkeypatch):
-    monkeypatch.delattr(os, "process_cpu_count", raising=False)
-    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
-    assert batch.default_jobs() == (os.cpu_count() or 1)
-    monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert batch.default_jobs() == 1
-
-
-def test_default_jobs_follows_the_affinity_mask(monkeypatch):
-    monkeypatch.delattr(os, "process_cpu_count", raising=False)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert batch.default_jobs() == 1
-
-
 def worker_threads():
     """Threads a pool worker may use: BLAS (threadpoolctl), OpenCV, deflate."""
     import cv2
