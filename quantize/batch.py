@@ -23,7 +23,7 @@ from .discover import DEFAULT_PATTERNS, Kind, default_jobs, find_images  # noqa:
 from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowError, QuantizeError
 from .errors import OutputLargerError
 from .files import OutputOptions, parameters, quantize_file, recorded_parameters
-from .histogram import Histogram, color_histogram, unpack
+from .histogram import Histogram, color_histogram, pack, unpack
 from .imageio import atomic_write, read_image
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
@@ -201,27 +201,31 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     (the others taken as opaque).  Unreadable files are passed over here (their
     jobs report them).  Returns ``(m, 3) or (m, 4) uint8``, or None when no
     image could be read."""
-    keys, counts, channels = [], [], 3
+    histograms = []
     for index, source in enumerate(sources):
         try:
             image = read_image(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
         except QuantizeError:
             continue
-        hist = color_histogram(image)
-        keys.append(hist.keys), counts.append(hist.counts)
-        if hist.channels == 4 and channels == 3:  # earlier RGB keys become opaque RGBA keys
-            keys = [k_ << 8 | 0xFF for k_ in keys[:-1]] + keys[-1:]
-            channels = 4
-        elif hist.channels == 3 and channels == 4:
-            keys[-1] = keys[-1] << 8 | 0xFF
+        histograms.append(color_histogram(image))
         notify(on_progress, 0.5 * (index + 1) / len(sources))
-    if not keys:
+    if not histograms:
         return None
-    all_keys = np.concatenate(keys).astype(np.uint32)
-    unique, inverse = np.unique(all_keys, return_inverse=True)
-    summed = np.bincount(inverse, weights=np.concatenate(counts)).astype(np.int64)
+    channels = max(hist.channels for hist in histograms)
+    keys = np.concatenate([_keys(hist, channels) for hist in histograms])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    summed = np.bincount(inverse, weights=np.concatenate([hist.counts for hist in histograms])).astype(np.int64)
     merged = Histogram(unique, unpack(unique, channels), summed)
     return fit_palette(merged, k, options, on_progress=span(on_progress, 0.5, 1.0)).colors
+
+
+def _keys(hist: Histogram, channels: int) -> np.ndarray:
+    """The packed keys ``(n,) uint32`` of a histogram's colours with
+    ``channels`` channels: an RGB histogram's colours become opaque RGBA."""
+    if hist.channels == channels:
+        return hist.keys
+    opaque = np.full((len(hist.colors), 1), 255, dtype=np.uint8)
+    return pack(np.concatenate([hist.colors, opaque], axis=1))
 
 
 def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:
