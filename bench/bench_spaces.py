@@ -94,7 +94,8 @@ def crop_figure():
     """docs/space-crop-k16.png: coffee.jpg at K = 16 in each space, a crop shown 2x."""
     from common import ROOT
 
-    from quantize.report import plot_previews
+    from quantize.imageio import atomic_write
+    from quantize.plots import render_previews
 
     image = read_image(SAMPLES / "coffee.jpg")
     y, x, h, w = 120, 180, 150, 200
@@ -106,7 +107,7 @@ def crop_figure():
         found = scores(image, picture, 0)
         tiles.append(np.kron(np.ascontiguousarray(picture[y:y + h, x:x + w]), np.ones((2, 2, 1), np.uint8)))
         labels.append(f"{space}: DSSIM {found['dssim']:.3f}, dE ok {found['de_ok']:.2f}, {found['psnr']:.1f} dB")
-    plot_previews(ROOT / "docs" / "space-crop-k16.png", tiles, labels)
+    atomic_write(ROOT / "docs" / "space-crop-k16.png", render_previews(tiles, labels))
 
 
 if __name__ == "__main__":

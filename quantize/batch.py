@@ -7,7 +7,6 @@ manifest.  Nothing here prints: progress and records go up through callbacks.
 from __future__ import annotations
 
 import enum
-import fnmatch
 import json
 import os
 import sys
@@ -20,17 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .discover import DEFAULT_PATTERNS, Kind, default_jobs, find_images  # noqa: F401 (batch.default_jobs)
 from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowError, QuantizeError
 from .errors import OutputLargerError
 from .files import OutputOptions, parameters, quantize_file, recorded_parameters
-from .histogram import Histogram, color_histogram, unpack
-from .imageio import READ_SUFFIXES, atomic_write, read_image
+from .histogram import Histogram, color_histogram, pack, unpack
+from .imageio import atomic_write, read_image
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
 from .limits import PALETTE_FORMATS
 from .progress import ProgressCallback, notify, span
 
-DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in READ_SUFFIXES)
 MANIFEST = "manifest.jsonl"
 
 
@@ -40,25 +39,6 @@ class Status(str, enum.Enum):
     DONE = "done"
     SKIPPED = "skipped"
     FAILED = "failed"
-
-
-class Kind(enum.Enum):
-    """What :func:`find_images` found."""
-
-    FILE = "file"  # an image to quantize
-    PROBLEM = "problem"  # something that cannot be read: a failure
-    LOOP = "loop"  # a symbolic link back into a folder being walked: skipped with a note
-
-
-@dataclass(frozen=True)
-class Found:
-    """One thing :func:`find_images` found: for a FILE, ``relative`` is its path
-    below the input folder; for the others, ``detail`` says what is wrong."""
-
-    kind: Kind
-    path: Path
-    relative: Path | None = None
-    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,64 +124,6 @@ class BatchSummary:
                 ("done", "skipped", "failed", "bytes_in", "bytes_out", "seconds", "manifest")}
 
 
-def default_jobs() -> int:
-    """The CPUs this process may use: ``os.process_cpu_count()`` (Python 3.13+),
-    else the affinity mask where the system has one, else ``os.cpu_count()``."""
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None):
-    """Yield a :class:`Found` for each matching file, each thing that cannot be
-    read, and each symbolic link back into a folder being walked.
-
-    Folders are walked (recursively with ``recursive``), following symbolic
-    links but never into a folder already being walked (a loop), and never
-    into ``exclude`` (the output folder).  A folder that cannot be read is a
-    problem, not a stop.
-    """
-    exclude = os.path.realpath(exclude) if exclude else None
-    for given in inputs:
-        path = Path(given)
-        if path.is_dir() and os.path.realpath(path) == exclude:
-            yield Found(Kind.PROBLEM, path, detail="is the output folder; name another with -o")
-        elif path.is_dir():
-            yield from _walk(path, Path(), patterns, recursive, exclude, set())
-        elif path.exists():
-            yield Found(Kind.FILE, path, Path(path.name))
-        else:
-            yield Found(Kind.PROBLEM, path, detail="no such file or folder")
-
-
-def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
-    real = os.path.realpath(folder)
-    if real == exclude:
-        return
-    if real in active:
-        yield Found(Kind.LOOP, folder, detail="symbolic link loop: not followed")
-        return
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as error:
-        yield Found(Kind.PROBLEM, folder, detail=f"cannot read folder: {error.strerror or error}")
-        return
-    active = active | {real}
-    for entry in entries:
-        path = folder / entry.name
-        try:
-            is_dir = entry.is_dir()  # follows symbolic links
-        except OSError:
-            is_dir = False
-        if is_dir:
-            if recursive:
-                yield from _walk(path, relative / entry.name, patterns, recursive, exclude, active)
-        elif any(fnmatch.fnmatch(entry.name.lower(), p.lower()) for p in patterns):
-            yield Found(Kind.FILE, path, relative / entry.name)
-
-
 def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, palette_format="gpl",
          force=False, options: KMeansOptions | None = None, output_options: OutputOptions | None = None,
          palette=None, shared_palette: bool = False, on_progress: ProgressCallback | None = None) -> Plan:
@@ -279,27 +201,31 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     (the others taken as opaque).  Unreadable files are passed over here (their
     jobs report them).  Returns ``(m, 3) or (m, 4) uint8``, or None when no
     image could be read."""
-    keys, counts, channels = [], [], 3
+    histograms = []
     for index, source in enumerate(sources):
         try:
             image = read_image(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
         except QuantizeError:
             continue
-        hist = color_histogram(image)
-        keys.append(hist.keys), counts.append(hist.counts)
-        if hist.channels == 4 and channels == 3:  # earlier RGB keys become opaque RGBA keys
-            keys = [k_ << 8 | 0xFF for k_ in keys[:-1]] + keys[-1:]
-            channels = 4
-        elif hist.channels == 3 and channels == 4:
-            keys[-1] = keys[-1] << 8 | 0xFF
+        histograms.append(color_histogram(image))
         notify(on_progress, 0.5 * (index + 1) / len(sources))
-    if not keys:
+    if not histograms:
         return None
-    all_keys = np.concatenate(keys).astype(np.uint32)
-    unique, inverse = np.unique(all_keys, return_inverse=True)
-    summed = np.bincount(inverse, weights=np.concatenate(counts)).astype(np.int64)
+    channels = max(hist.channels for hist in histograms)
+    keys = np.concatenate([_keys(hist, channels) for hist in histograms])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    summed = np.bincount(inverse, weights=np.concatenate([hist.counts for hist in histograms])).astype(np.int64)
     merged = Histogram(unique, unpack(unique, channels), summed)
     return fit_palette(merged, k, options, on_progress=span(on_progress, 0.5, 1.0)).colors
+
+
+def _keys(hist: Histogram, channels: int) -> np.ndarray:
+    """The packed keys ``(n,) uint32`` of a histogram's colours with
+    ``channels`` channels: an RGB histogram's colours become opaque RGBA."""
+    if hist.channels == channels:
+        return hist.keys
+    opaque = np.full((len(hist.colors), 1), 255, dtype=np.uint8)
+    return pack(np.concatenate([hist.colors, opaque], axis=1))
 
 
 def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:

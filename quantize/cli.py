@@ -513,7 +513,7 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
       quantize cluster digits.npy -k 10 --labels digit-labels.npy --json
     """
     from . import cluster
-    from .batch import default_jobs
+    from .discover import default_jobs
 
     ks = parse_ks(ks_text, k, k, most=None) if ks_text else []
     out_dir = out_dir or source.with_name(f"{source.name.split('.')[0]}-clusters")

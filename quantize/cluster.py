@@ -16,21 +16,21 @@ cluster under ``sheets/``), nothing half-written.
 """
 from __future__ import annotations
 
-import csv
-import io
-import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from . import plots
 from .errors import OutputExistsError, ParameterError
 from .imageio import check_targets, check_writable, write_together
 from .kmeans import kmeans, minibatch_kmeans
-from .metrics import ClusterScores, cluster_scores, majority_labels
+from .metrics.clustering import ClusterScores, cluster_scores, majority_labels
 from .options import KMeansOptions
 from .progress import ProgressCallback, notify, span
+from .report import assignments_csv, cluster_json, metric_rows, metrics_csv  # noqa: F401 (cluster.metric_rows)
+from .report import plain as _plain
 from .vectors import VectorSet, load_vectors
 
 REPORT_FILES = ("assignments.csv", "centroids.png", "clusters.json", "metrics.csv", "metrics.png")
@@ -129,11 +129,6 @@ class ClusterReport:
             "failures": [{"input": name, "error": cause} for name, cause in self.failures],
             "files": list(self.files), "notes": list(self.notes),
         }
-
-
-def _plain(value):
-    """A NumPy scalar as a plain Python value (for JSON and CSV)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def fit(vectors: np.ndarray, k: int, options: KMeansOptions | None = None, *, minibatch: bool = False,
@@ -247,77 +242,21 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
 
 def render(report: ClusterReport, data: VectorSet, files) -> list[tuple[Path, bytes]]:
     """``[(path, bytes)]`` of every report file, in the order of ``files``."""
-    from . import report as drawing  # matplotlib only when drawing
-
     main = report.main
     by_name = {Path(f).name: Path(f) for f in files[: len(REPORT_FILES)]}
-    out = [(by_name["assignments.csv"], _assignments_csv(report, main)),
-           (by_name["clusters.json"], _json(report)),
-           (by_name["metrics.csv"], _metrics_csv(report)),
-           (by_name["metrics.png"], drawing.render_cluster_metrics(report.to_dict()))]
+    out = [(by_name["assignments.csv"], assignments_csv(report, main)),
+           (by_name["clusters.json"], cluster_json(report)),
+           (by_name["metrics.csv"], metrics_csv(report)),
+           (by_name["metrics.png"], plots.render_cluster_metrics(report.to_dict()))]
     if "centroids.png" in by_name:
-        pictures = _pictures(main.centroids, report.shape)
+        pictures = plots.as_pictures(main.centroids, report.shape)
         titles = None
         if main.majority is not None:
             titles = [f"{_plain(label)}" if size else "-" for label, size in zip(main.majority, main.sizes)]
-        out.append((by_name["centroids.png"], drawing.render_picture_grid(pictures, titles)))
+        out.append((by_name["centroids.png"], plots.render_picture_grid(pictures, titles)))
         sheets = files[len(by_name):]
         for cluster, path in enumerate(sheets):
             members = np.flatnonzero(main.labels == cluster)
             nearest = members[np.argsort(main.distances[members], kind="stable")[:SHEET_MEMBERS]]
-            out.append((path, drawing.render_contact_sheet(_pictures(data.vectors[nearest], report.shape))))
+            out.append((path, plots.render_contact_sheet(plots.as_pictures(data.vectors[nearest], report.shape))))
     return out
-
-
-def _pictures(vectors, shape) -> np.ndarray:
-    """``(m, *shape) uint8`` pictures of vectors in [0, 1] (clipped, rounded)."""
-    values = np.clip(np.rint(np.asarray(vectors, dtype=np.float64) * 255.0), 0, 255)
-    return values.astype(np.uint8).reshape(len(values), *shape)
-
-
-def _assignments_csv(report: ClusterReport, main: ClusterRun) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    labelled = report.labels is not None
-    writer.writerow(["input", "cluster", "distance"] + (["label", "cluster_label"] if labelled else []))
-    for i, name in enumerate(report.names):
-        row = [name, int(main.labels[i]), f"{main.distances[i]:.6g}"]
-        if labelled:
-            row += [_plain(report.labels[i]), _plain(main.majority[main.labels[i]])]
-        writer.writerow(row)
-    return buffer.getvalue().encode()
-
-
-METRIC_FIELDS = ("k", "inertia", "homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy",
-                 "iterations", "seconds")
-
-
-def _metrics_csv(report: ClusterReport) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(METRIC_FIELDS)
-    for row in metric_rows(report):
-        writer.writerow(["" if row[f] is None else row[f] for f in METRIC_FIELDS])
-    return buffer.getvalue().encode()
-
-
-def metric_rows(report: ClusterReport) -> list[dict]:
-    """One dict per K: ``METRIC_FIELDS``, the scores None without labels."""
-    rows = []
-    for run_ in report.runs:
-        scores = run_.scores
-        rows.append({"k": run_.k, "inertia": run_.inertia, "iterations": run_.n_iter, "seconds": run_.seconds,
-                     **{name: None if scores is None else float(getattr(scores, name))
-                        for name in ("homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy")}})
-    return rows
-
-
-def _json(report: ClusterReport) -> bytes:
-    import json
-
-    def finite(value):
-        return None if isinstance(value, float) and not math.isfinite(value) else value
-
-    data = report.to_dict()
-    data["metrics"] = [{key: finite(value) for key, value in row.items()} for row in metric_rows(report)]
-    return (json.dumps(data, indent=2, default=_plain) + "\n").encode()

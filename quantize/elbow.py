@@ -34,13 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import plots
 from .errors import OutputExistsError
 from .histogram import Histogram, color_histogram
-from .imageio import MAX_PIXELS, check_targets, check_writable, read_image
+from .imageio import MAX_PIXELS, check_targets, check_writable, read_image, write_together
 from .kmeans import kmeans, nearest_centroid
 from .pipeline import KMeansOptions, apply_palette, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
 from .remap import ColorSet, nearest_palette
+from .report import elbow_csv, to_json
 from .spaces import srgb_to_oklab
 
 CLEAR_RATIO = 4.0
@@ -175,11 +177,22 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
     report = ElbowReport(str(image_path), tuple(points), suggested, strength, notes=tuple(notes),
                          files=tuple(str(f) for f in files), space=space)
     if out_dir is not None:
-        from .report import write_elbow_report  # matplotlib only when drawing
-
         thumbs = thumbnails(rgb, [p.palette for p in points], space=space) if previews else None
-        write_elbow_report(files, report, thumbs)
+        write_together(render(files, report, thumbs))
     return report
+
+
+def render(files, report: ElbowReport, thumbs=None) -> list[tuple[Path, bytes]]:
+    """``[(path, bytes)]`` of the report files ``files`` (see
+    :func:`report_files`): elbow.csv, elbow.json, elbow.png and, with
+    ``thumbs`` (the image in each K's palette, ``(h, w, 3) uint8`` each: see
+    :func:`thumbnails`), previews.png."""
+    data = report.to_dict()
+    out = [(files[0], elbow_csv(data)), (files[1], to_json(data)), (files[2], plots.render_elbow(data))]
+    if thumbs is not None:
+        labels = [f"K = {p.k}   {p.psnr:.1f} dB" for p in report.points]
+        out.append((files[3], plots.render_previews(thumbs, labels)))
+    return out
 
 
 def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,

@@ -1,9 +1,11 @@
-"""Rendering of reports: the elbow's CSV, JSON and plots, the k-means trace,
-and the pictures of ``quantize cluster`` (centroid grid, contact sheets, metrics).
+"""The tables of the reports, as bytes: the CSV and JSON files of ``quantize
+elbow`` and ``quantize cluster``, and the k-means trace of ``--trace``.
 
-The only module that imports matplotlib, and only when a plot is drawn (the
-object-oriented ``Figure`` API: no pyplot, no GUI backend).  Every file is
-rendered in memory and written with :func:`quantize.imageio.atomic_write`.
+The pictures are drawn by :mod:`quantize.plots` (the only matplotlib
+importer).  Nothing here writes a file: the commands gather every file as
+``(path, bytes)`` and write them together with
+:func:`quantize.imageio.write_together`, so that a report is written whole or
+not at all.
 """
 from __future__ import annotations
 
@@ -14,186 +16,86 @@ import math
 
 import numpy as np
 
-from .imageio import atomic_write
-
 ELBOW_FIELDS = ("k", "distortion", "psnr_db", "delta_e_ok", "iterations", "seconds")
+METRIC_FIELDS = ("k", "inertia", "homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy",
+                 "iterations", "seconds")
+_SCORES = ("homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy")
 
 
-def write_elbow_report(files, report, thumbnails=None) -> None:
-    """Write an :class:`quantize.elbow.ElbowReport` to ``files``: elbow.csv,
-    elbow.json, elbow.png and, with ``thumbnails`` (the image in each K's
-    palette), previews.png."""
-    data = report.to_dict()
-    write_elbow_csv(files[0], data)
-    write_json(files[1], data)
-    plot_elbow(files[2], data)
-    if thumbnails is not None:
-        labels = [f"K = {p.k}   {p.psnr:.1f} dB" for p in report.points]
-        plot_previews(files[3], thumbnails, labels)
+def plain(value):
+    """A NumPy scalar as a plain Python value (for JSON and CSV); any other
+    value as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
-def write_elbow_csv(path, report: dict) -> None:
+def to_json(data) -> bytes:
+    """``data`` as JSON indented by 2, with a final newline (NumPy scalars as
+    plain values)."""
+    return (json.dumps(data, indent=2, default=plain) + "\n").encode()
+
+
+def _csv(header, rows) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ELBOW_FIELDS)
-    for point in report["points"]:
-        writer.writerow([point[field] for field in ELBOW_FIELDS])
-    atomic_write(path, buffer.getvalue().encode())
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
 
 
-def write_json(path, data: dict) -> None:
-    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode())
-
-
-def _save(figure, path) -> None:
-    atomic_write(path, _render(figure))
-
-
-def _render(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def plot_elbow(path, report: dict) -> None:
-    """Distortion against K, the suggested K marked."""
-    ks = [p["k"] for p in report["points"]]
-    distortions = [p["distortion"] for p in report["points"]]
-    figure = _figure(7, 4.5)
-    axes = figure.add_subplot()
-    axes.plot(ks, distortions, "o-", color="tab:blue")
-    axes.set_xlabel("K (number of colours)")
-    axes.set_ylabel("distortion (mean squared RGB error per pixel)")
-    suggested = report["suggested_k"]
-    if suggested is None:
-        axes.set_title(f"{report['image']}: no clear elbow")
-    else:
-        at = distortions[ks.index(suggested)]
-        axes.axvline(suggested, color="tab:red", linestyle="--", linewidth=1)
-        axes.plot([suggested], [at], "o", color="tab:red", markersize=10, fillstyle="none")
-        axes.annotate(f"suggested K = {suggested}", (suggested, at), textcoords="offset points",
-                      xytext=(10, 12), color="tab:red")
-        axes.set_title(f"{report['image']}: elbow at K = {suggested}")
-    axes.grid(True, alpha=0.3)
-    _save(figure, path)
-
-
-def plot_previews(path, thumbnails, labels) -> None:
-    """A contact sheet: each ``(h, w, 3) uint8`` thumbnail above its label."""
-    columns = min(4, len(thumbnails))
-    rows = -(-len(thumbnails) // columns)
-    h, w = thumbnails[0].shape[:2]
-    figure = _figure(columns * 3.2, rows * 3.2 * h / w + 0.4 * rows)
-    for index, (thumbnail, label) in enumerate(zip(thumbnails, labels)):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        axes.imshow(thumbnail, interpolation="nearest")
-        axes.set_title(label, fontsize=10)
-        axes.set_axis_off()
-    _save(figure, path)
-
-
-def write_trace(path, history: np.ndarray) -> None:
-    """Write :func:`render_trace` to ``path``."""
-    atomic_write(path, render_trace(path, history))
+def elbow_csv(report: dict) -> bytes:
+    """elbow.csv: one row of :data:`ELBOW_FIELDS` per K of an
+    :class:`quantize.elbow.ElbowReport` as ``to_dict()`` gives it."""
+    return _csv(ELBOW_FIELDS, ([point[field] for field in ELBOW_FIELDS] for point in report["points"]))
 
 
 def render_trace(path, history: np.ndarray) -> bytes:
-    """Distortion after every iteration: CSV, or a plot when ``path`` ends in .png."""
+    """The distortion after every iteration, ``history (n,)``: CSV
+    (``iteration,distortion``), or a plot when ``path`` ends in .png."""
     if str(path).lower().endswith(".png"):
-        figure = _figure(7, 4.5)
-        axes = figure.add_subplot()
-        axes.plot(range(len(history)), history, "o-", markersize=3)
-        axes.set_xlabel("iteration (0: initial centroids)")
-        axes.set_ylabel("distortion (mean squared distance to centroid)")
-        axes.set_title("k-means trace: the distortion must only go down")
-        axes.grid(True, alpha=0.3)
-        return _render(figure)
+        from .plots import render_trace_plot
+
+        return render_trace_plot(history)
     lines = ["iteration,distortion"] + [f"{i},{d!r}" for i, d in enumerate(map(float, history))]
     return ("\n".join(lines) + "\n").encode()
 
 
-def mosaic(pictures: np.ndarray, columns: int, gap: int = 2, scale: int = 1) -> np.ndarray:
-    """``pictures (m, h, w[, 3]) uint8`` tiled ``columns`` to a row, each
-    enlarged ``scale`` times (nearest neighbour), ``gap`` pixels of mid grey
-    between them: ``(rows * (H + gap) - gap, columns * (W + gap) - gap[, 3])``
-    with ``H, W = scale h, scale w``."""
-    pictures = np.repeat(np.repeat(pictures, scale, axis=1), scale, axis=2)
-    m, h, w = pictures.shape[:3]
-    rows = -(-m // columns)
-    sheet = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, *pictures.shape[3:]), 128, np.uint8)
-    for index, picture in enumerate(pictures):
-        y, x = (index // columns) * (h + gap), (index % columns) * (w + gap)
-        sheet[y:y + h, x:x + w] = picture
-    return sheet
+def metric_rows(report) -> list[dict]:
+    """One dict per K of a :class:`quantize.cluster.ClusterReport`:
+    :data:`METRIC_FIELDS`, the scores None without labels."""
+    rows = []
+    for each in report.runs:
+        scores = each.scores
+        rows.append({"k": each.k, "inertia": each.inertia, "iterations": each.n_iter, "seconds": each.seconds,
+                     **{name: None if scores is None else float(getattr(scores, name)) for name in _SCORES}})
+    return rows
 
 
-def _scale(picture_side: int, least: int = 56) -> int:
-    """The whole enlargement that makes a side of ``picture_side`` at least ``least`` pixels."""
-    return max(1, -(-least // max(1, picture_side)))
+def assignments_csv(report, main) -> bytes:
+    """assignments.csv: each vector's cluster in ``main`` (a
+    :class:`quantize.cluster.ClusterRun` of ``report``) and its distance to the
+    centroid; with labels, its label and its cluster's majority label."""
+    labelled = report.labels is not None
+    rows = []
+    for i, name in enumerate(report.names):
+        row = [name, int(main.labels[i]), f"{main.distances[i]:.6g}"]
+        if labelled:
+            row += [plain(report.labels[i]), plain(main.majority[main.labels[i]])]
+        rows.append(row)
+    return _csv(["input", "cluster", "distance"] + (["label", "cluster_label"] if labelled else []), rows)
 
 
-def render_contact_sheet(pictures: np.ndarray) -> bytes:
-    """PNG bytes of ``pictures (m, h, w[, 3]) uint8`` as a near-square mosaic
-    (no matplotlib: one sheet per cluster must be cheap)."""
-    from .png import encode_truecolor
-
-    columns = math.ceil(math.sqrt(len(pictures)))
-    return encode_truecolor(mosaic(pictures, columns, scale=_scale(max(pictures.shape[1:3]))))
+def metrics_csv(report) -> bytes:
+    """metrics.csv: :func:`metric_rows`, an empty cell for a missing score."""
+    return _csv(METRIC_FIELDS, (["" if row[f] is None else row[f] for f in METRIC_FIELDS]
+                                for row in metric_rows(report)))
 
 
-def render_picture_grid(pictures: np.ndarray, titles=None) -> bytes:
-    """PNG bytes of the centroid pictures ``(k, h, w[, 3]) uint8`` in a grid,
-    in cluster order, each under its title (the cluster's number, and its
-    majority label when ``titles`` gives them)."""
-    k, h, w = pictures.shape[:3]
-    columns = math.ceil(math.sqrt(k))
-    rows = -(-k // columns)
-    tile = min(1.2, 14.0 / columns)  # inches per picture
-    figure = _figure(columns * tile, rows * tile * (h / w) + 0.3 * rows * tile)
-    for index in range(k):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        picture = pictures[index]
-        axes.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255,
-                    interpolation="nearest")
-        label = f"{index}" if titles is None else f"{index}: {titles[index]}"
-        axes.set_title(label, fontsize=max(5, min(9, 80 / columns)), pad=2)
-        axes.set_axis_off()
-    return _render(figure)
+def cluster_json(report) -> bytes:
+    """clusters.json: ``report.to_dict()`` and :func:`metric_rows` under
+    ``"metrics"`` (infinities as null)."""
+    def finite(value):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
 
-
-def render_cluster_metrics(report: dict) -> bytes:
-    """PNG bytes of the K sweep of a :class:`quantize.cluster.ClusterReport`
-    (``to_dict()``): inertia against K, and the scores against K when the
-    vectors had labels."""
-    runs = report["runs"]
-    ks = [r["k"] for r in runs]
-    labelled = report["labelled"]
-    figure = _figure(11 if labelled else 6, 4.2)
-    axes = figure.add_subplot(1, 2 if labelled else 1, 1)
-    axes.plot(ks, [r["inertia"] for r in runs], "o-", color="tab:blue")
-    axes.set_xlabel("K (clusters)")
-    axes.set_ylabel("inertia (sum of squared distances)")
-    axes.set_title(f"{report['method']}: inertia")
-    axes.grid(True, alpha=0.3)
-    if labelled:
-        axes = figure.add_subplot(1, 2, 2)
-        for name, colour in (("accuracy", "tab:red"), ("v_measure", "tab:green"),
-                             ("adjusted_rand", "tab:purple"), ("homogeneity", "tab:orange")):
-            axes.plot(ks, [r["scores"][name] for r in runs], "o-", color=colour, label=name.replace("_", " "))
-        axes.set_xlabel("K (clusters)")
-        axes.set_ylim(0, 1)
-        axes.set_title("against the true labels")
-        axes.legend(loc="lower right")
-        axes.grid(True, alpha=0.3)
-    for a in figure.axes:
-        if len(ks) > 1 and ks[-1] / ks[0] >= 8:
-            a.set_xscale("log", base=2)
-            a.minorticks_off()
-        a.set_xticks(ks, [str(k) for k in ks])
-    return _render(figure)
+    data = report.to_dict()
+    data["metrics"] = [{key: finite(value) for key, value in row.items()} for row in metric_rows(report)]
+    return to_json(data)

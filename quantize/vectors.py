@@ -52,7 +52,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .batch import Kind, find_images
+from .discover import Kind, find_images
 from .errors import ImageReadError, ParameterError
 from .imageio import READ_SUFFIXES, decoders_quiet, over_black, read_image, resize_padded, to_grey
 from .limits import MAX_PIXELS

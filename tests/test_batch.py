@@ -6,7 +6,9 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import astuple
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -236,20 +238,6 @@ def test_ctrl_c_stops_the_pool_cleanly(tmp_path, samples):
         assert read_image(record["output"]).shape[:2] == read_image(record["input"]).shape[:2]
 
 
-def test_default_jobs_where_the_system_has_no_affinity_mask(monkeypatch):
-    monkeypatch.delattr(os, "process_cpu_count", raising=False)
-    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
-    assert batch.default_jobs() == (os.cpu_count() or 1)
-    monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert batch.default_jobs() == 1
-
-
-def test_default_jobs_follows_the_affinity_mask(monkeypatch):
-    monkeypatch.delattr(os, "process_cpu_count", raising=False)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert batch.default_jobs() == 1
-
-
 def worker_threads():
     """Threads a pool worker may use: BLAS (threadpoolctl), OpenCV, deflate."""
     import cv2
@@ -290,3 +278,29 @@ def test_manifest_rows_are_the_records(tree, tmp_path):
               "parameters", "colors", "quality", "delta_e_ok"]
     assert all(list(row) == fields for row in rows)
     assert all(isinstance(row["seconds"], float) and row["error"] is None for row in rows)
+
+
+def test_shared_palette_fits_the_images_as_one_picture(samples, tmp_path, monkeypatch):
+    """RGB images before and after an RGBA one count as opaque RGBA, each by its
+    pixels; an unreadable file is passed over."""
+    from quantize import histogram, pipeline
+    from quantize.files import OutputOptions
+
+    names = ["chelsea.jpg", "logo-rgba.png", "coffee.jpg"]
+    sources = [samples / name for name in names] + [tmp_path / "missing.png"]
+    seen = []
+
+    def fit_palette(hist, *args, **kwargs):
+        seen.append(hist)
+        return pipeline.fit_palette(hist, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "fit_palette", fit_palette)
+    palette = batch.fit_shared_palette(sources, 8, pipeline.KMeansOptions(seed=1), OutputOptions())
+    pixels = [read_image(samples / name) for name in names]
+    rows = [np.dstack([p, np.full(p.shape[:2], 255, np.uint8)]) if p.shape[2] == 3 else p for p in pixels]
+    one = histogram.color_histogram(np.concatenate([r.reshape(1, -1, 4) for r in rows], axis=1))
+    for got, want in zip(astuple(seen[0]), astuple(one)):
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+    np.testing.assert_array_equal(palette, pipeline.fit_palette(one, 8, pipeline.KMeansOptions(seed=1)).colors)
+    assert palette.shape[1] == 4

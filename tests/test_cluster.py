@@ -12,7 +12,7 @@ from quantize.cli import cli
 from quantize.cluster import REPORT_FILES, SHEETS, run
 from quantize.metrics import cluster_scores
 from quantize.pipeline import KMeansOptions
-from quantize.report import mosaic
+from quantize.plots import mosaic
 from quantize.vectors import load_vectors
 
 

@@ -64,6 +64,13 @@ def test_quality_round_trips_and_never_rises_with_the_error():
         quality_to_mse(101)
 
 
+def test_quality_to_mse_takes_numpy_integers_not_bools_or_floats():
+    assert quality_to_mse(np.int64(80)) == quality_to_mse(80) and quality_to_mse(np.uint8(100)) == 0.0
+    for bad in (True, 80.0, np.float64(80), "80"):
+        with pytest.raises(ParameterError, match="quality must be an integer from 0 to 100"):
+            quality_to_mse(bad)
+
+
 def test_pngquant_difference_by_hand():
     black, white = np.array([[0, 0, 0]], np.uint8), np.array([[255, 255, 255]], np.uint8)
     # every channel 0 -> 1 after the gamma; weights 0.5, 1, 0.45
