@@ -89,6 +89,7 @@ def modules() -> dict:
     return found
 
 
+@lru_cache(maxsize=None)
 def _tree(module: str) -> ast.Module:
     path = modules()[module]
     return ast.parse(path.read_text("utf-8"), str(path))
@@ -129,6 +130,7 @@ def _resolve(dotted: str, name=None) -> str:
     return dotted
 
 
+@lru_cache(maxsize=None)
 def imports(module: str) -> list:
     """``(line, what)`` for every import in ``module``, eager or lazy: ``what`` is a
     quantize module (dotted; ROOT for the package itself) or, for anything
