@@ -38,6 +38,7 @@ def tree(tmp_path, samples):
     return root
 
 
+@pytest.mark.slow
 def test_mirrors_the_tree(tree, tmp_path):
     out = tmp_path / "out"
     result = run(tree, "-k", 8, "-o", out, "--recursive", "--jobs", 1)
@@ -71,6 +72,7 @@ def test_pattern_and_explicit_files(tree, tmp_path, samples):
     assert {p.name for p in (tmp_path / "out2").glob("*.png")} == {"chelsea.png", "coffee.png"}
 
 
+@pytest.mark.slow
 def test_skips_what_exists_unless_force(tree, tmp_path):
     out = tmp_path / "out"
     assert run(tree, "-k", 8, "-o", out, "-r", "--jobs", 1).exit_code == 0
@@ -111,6 +113,7 @@ def test_dry_run_writes_nothing(tree, tmp_path):
             (tree / "a/coffee.jpg", out / "a/coffee.png"), (tree / "a/b/rocket.jpg", out / "a/b/rocket.png")])
 
 
+@pytest.mark.slow
 def test_parallel_and_serial_give_the_same_bytes(tree, tmp_path):
     assert run(tree, "-k", 16, "-o", tmp_path / "one", "-r", "--jobs", 1).exit_code == 0
     assert run(tree, "-k", 16, "-o", tmp_path / "two", "-r", "--jobs", 2).exit_code == 0
@@ -180,6 +183,7 @@ def wait_for_palettes(out, count):
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path, samples):
     source, out = photo_folder(tmp_path, samples, 16)
     command = [sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),
@@ -203,6 +207,7 @@ def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path, sample
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
 
 
+@pytest.mark.slow
 def test_dask_executor_on_a_local_cluster(tree, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     distributed = pytest.importorskip("dask.distributed")
@@ -220,6 +225,7 @@ def test_dask_executor_on_a_local_cluster(tree, tmp_path, monkeypatch):
         assert path.read_bytes() == (tmp_path / "dask" / path.relative_to(tmp_path / "local")).read_bytes()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_pool_cleanly(tmp_path, samples):
     source, out = photo_folder(tmp_path, samples, 24)
     proc = subprocess.Popen([sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out),

@@ -54,6 +54,7 @@ def test_palette_as_colour_blocks_on_a_terminal():
     assert len(palette_lines(entries, show_all=True, colour=True)) == 20
 
 
+@pytest.mark.slow
 def test_end_to_end_quality_from_the_written_file(photo):
     """Output has <= K colours, matches the reported PSNR, and clears a floor.
 
@@ -84,6 +85,7 @@ def test_json_output(photo, tmp_path):
     assert json.loads((tmp_path / "o.json").read_text())["colors"] == summary["palette"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".txt", ".hex", ".png", ".json", ".gpl"])
 def test_palette_files_hold_the_palette(photo, tmp_path, suffix):
     """Each palette file, read back, gives the output's palette, most used first."""
@@ -141,6 +143,7 @@ def test_same_seed_same_bytes(photo, tmp_path):
     assert (tmp_path / "a.gpl").read_text().splitlines()[3:] == (tmp_path / "b.gpl").read_text().splitlines()[3:]
 
 
+@pytest.mark.slow
 def test_exact_is_speed_one_and_the_speed_is_recorded(photo, tmp_path):
     from quantize.files import recorded_parameters
 
@@ -306,6 +309,7 @@ def test_help_imports_neither_numpy_nor_opencv(args):
     assert _imported_by(*args) == set()
 
 
+@pytest.mark.slow
 def test_the_main_command_imports_only_what_it_uses(samples, tmp_path):
     """No matplotlib (plots), dask (clusters), tqdm (no terminal), Pillow (no GIF)."""
     assert _imported_by(samples / "chelsea.jpg", "-k", 4, "-o", tmp_path / "x.png") == {"numpy", "cv2"}

@@ -32,6 +32,7 @@ def run_cli(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_report_files_agree_with_the_run(digits, tmp_path):
     folder, images, target = digits
     out = tmp_path / "out"
@@ -113,6 +114,7 @@ def test_minibatch_is_close_to_full_kmeans(digits):
     assert mini.inertia < 1.1 * full.inertia
 
 
+@pytest.mark.slow
 def test_cli_table_and_json(digits, tmp_path):
     folder, images, _ = digits
     result = run_cli("cluster", folder / "digits.npy", "-k", 10, "--ks", "10,16", "--labels",

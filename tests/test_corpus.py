@@ -31,6 +31,8 @@ from click.testing import CliRunner
 
 from quantize.cli import cli
 
+pytestmark = pytest.mark.slow
+
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CASES = json.loads((CORPUS / "expected.json").read_text("utf-8"))
 PREFIX = "quantize: "

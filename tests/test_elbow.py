@@ -36,6 +36,7 @@ def curve(image, ks=KS):
     return [p.k for p in points], [p.distortion for p in points]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [3, 4, 5])
 def test_well_separated_blobs_suggest_their_number(n):
     ks, d = curve(blobs(n, seed=n))
@@ -53,6 +54,7 @@ FALLBACK_IMAGES = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "hubble.jpg", "
                    "camera.png", "blobs.png"]
 
 
+@pytest.mark.slow
 def test_the_sweep_itself_never_rises_and_the_fallback_is_rare(samples):
     """Before any fallback: on its pixel sample, each K's k-means (warm-started
     from the previous K's centroids plus the worst-served points) is never worse
@@ -247,6 +249,7 @@ def test_each_k_reports_the_mean_oklab_distance_of_its_image(samples):
     assert points[0].delta_e > points[1].delta_e > points[2].delta_e
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["oklab", "lab"])
 def test_sweep_in_a_space_measures_there(samples, space):
     """With --space, each K's palette maps every colour to its nearest entry in

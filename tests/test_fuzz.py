@@ -42,6 +42,8 @@ from hypothesis import strategies as st
 from quantize import KMeansOptions, QuantizeError, quantize_image
 from quantize.imageio import decode_image, encode_quantized
 
+pytestmark = pytest.mark.slow
+
 MAX_PIXELS = 4_000_000
 MAX_EXAMPLES = int(os.environ.get("QUANTIZE_FUZZ_EXAMPLES", 5000))
 TRACE = bool(os.environ.get("QUANTIZE_FUZZ_TRACE"))

@@ -136,6 +136,7 @@ def start_batch(tmp_path, samples, finished, **popen):
     return proc, out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 def test_kill_9_takes_the_workers_along(tmp_path, samples):
     proc, out = start_batch(tmp_path, samples, 2, stderr=subprocess.DEVNULL)
@@ -153,6 +154,7 @@ def test_kill_9_takes_the_workers_along(tmp_path, samples):
 
 
 # 5. After Ctrl-C the manifest lists every file that was written.
+@pytest.mark.slow
 def test_ctrl_c_manifest_lists_every_file_written(tmp_path, samples):
     proc, out = start_batch(tmp_path, samples, 3, stderr=subprocess.PIPE, text=True, start_new_session=True)
     os.killpg(proc.pid, signal.SIGINT)

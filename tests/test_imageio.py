@@ -101,6 +101,7 @@ def test_other_formats_and_alpha(tmp_path, suffix):
         np.testing.assert_array_equal(back[:, :, 3], alpha)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size, level", [(1000, 9), (3 * (1 << 20) + 17, 6), (9 * (1 << 20) + 5, 1)])
 def test_parallel_deflate_is_one_valid_zlib_stream(size, level):
     import zlib

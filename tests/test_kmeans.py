@@ -184,6 +184,7 @@ def _sample_colours(samples, name="coffee.jpg"):
     return hist.colors.astype(np.float64), hist.counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["coffee.jpg", "chelsea.jpg"])
 @pytest.mark.parametrize("k", [4, 16, 64])
 def test_matches_scikit_learn_from_the_same_start(samples, name, k):
@@ -359,6 +360,7 @@ def straightforward_kmeans(points, k, weights, seed, tol=1e-4, max_iter=300):
     return centroids + mean, labels, np.array(history[:-1]), iteration
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, k, dtype", [
     ("chelsea.jpg", 16, np.float32),
     ("chelsea.jpg", 64, np.float32),

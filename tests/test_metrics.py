@@ -129,6 +129,7 @@ def test_worked_example():
 # -- random labelings against sklearn ----------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     data=st.data(),
@@ -145,6 +146,7 @@ def test_random_labelings_match_sklearn(data, n, n_classes, k, strings):
     check_against_sklearn(np.array(true), np.array(pred))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(40))
 def test_seeded_labelings_match_sklearn(seed):
     """Varied sizes: up to 20 000 points, 50 classes, 300 clusters of which

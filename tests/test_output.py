@@ -136,6 +136,7 @@ def test_skip_if_larger(tmp_path, samples):
     assert rows[str(tiny)]["status"] == "skipped" and rows[str(tiny)]["error"].endswith("(larger)")
 
 
+@pytest.mark.slow
 def test_pipe_round_trip(samples):
     data = (samples / "chelsea.jpg").read_bytes()
     result = subprocess.run([sys.executable, "-m", "quantize", "-", "-k", "16", "-o", "-", "--json"],

@@ -92,6 +92,7 @@ def test_bad_input_raises(image, k, match):
         quantize_image(image, k)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("speed, bound", [(2, 1.005), (4, 1.015)])
 def test_coarse_to_fine_is_nearly_as_good_as_the_exact_path(samples, speed, bound):
     """Coarse to fine against one k-means on all unique colours (speed 1): the

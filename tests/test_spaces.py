@@ -145,6 +145,7 @@ def _round_trip_failures(space):
     return ""
 
 
+@pytest.mark.slow
 def test_every_8bit_colour_round_trips():
     # Exhaustive: every 8-bit sRGB colour goes to Oklab and to CIELAB and back
     # to exactly the same uint8.  About 4 s of CPU per space; NumPy's ufuncs
