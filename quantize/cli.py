@@ -1,8 +1,9 @@
-"""The command line: the only module that imports click and tqdm.
+"""The command line: the only module that imports click and tqdm, and the only
+one that names its options in what a user reads.
 
 Every command parses its options, calls one library function and prints what
-it returned.  A :class:`QuantizeError` becomes one line on stderr and its exit
-code (see README, "Exit codes").
+it returned.  A :class:`QuantizeError` becomes one line on stderr, worded by
+:func:`describe`, and its exit code (see README, "Exit codes").
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -25,6 +27,29 @@ EXIT_QUALITY = QualityTooLowError.exit_code
 
 EXIT_INTERRUPTED = 130
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+# The library's errors whose sentences would name a parameter where the user gave an option, as
+# the user reads them, by reason (see quantize.errors.REASONS); any other error reads as str(error).
+WORDS = {
+    "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
+                                 f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
+    "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",
+    "made-differently": lambda e: f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in e.value)}, "
+                                  f"not {', '.join(str(new) for _, _, new in e.value)}; --force redoes it",
+    "output-is-input-folder": lambda e: f"{e.path}: is an input folder; name another output folder with -o",
+    "quality-and-palette": lambda e: f"{e.path}: a quality target (--quality) chooses K by k-means: "
+                                     "not with a palette given in advance (--map)",
+    "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
+                                           "palette given in advance (--map) or shared (--shared-palette)",
+    "alpha-in-space": lambda e: f"{e.path}: has alpha; --space {e.value} works on RGB images only (use --space rgb)",
+    "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
+}
+
+
+def describe(error: QuantizeError) -> str:
+    """The sentence a user of the command line reads for ``error`` (without ``quantize: ``)."""
+    words = WORDS.get(error.reason)
+    return str(error) if words is None else words(error)
 
 
 class Failure(click.ClickException):
@@ -70,7 +95,7 @@ def _one_line_errors():
     except click.UsageError as error:
         raise OneLineUsageError(error.format_message(), error.ctx) from None
     except QuantizeError as error:
-        raise Failure(str(error), error.exit_code) from None
+        raise Failure(describe(error), error.exit_code) from None
     except KeyboardInterrupt:
         raise Failure("interrupted", EXIT_INTERRUPTED) from None
 
@@ -433,6 +458,8 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
         work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
                           palette_format=palette_format, force=force, options=options, output_options=render,
                           palette=map_path, shared_palette=shared_palette, on_progress=on_progress)
+    work = replace(work, **{name: tuple(record.worded(describe) for record in getattr(work, name))
+                            for name in ("existing", "loops", "problems")})
     for record in work.problems:
         click.echo(f"quantize: {record.input}: {record.error}", err=True)
     for record in work.loops:
@@ -461,7 +488,7 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
 
         summary = batch.run(work, out_dir, workers=jobs or batch.default_jobs(),
                             scheduler=scheduler if executor == "dask" else None,
-                            on_progress=on_progress, on_record=on_record)
+                            on_progress=on_progress, on_record=on_record, describe=describe)
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
     else:
@@ -520,7 +547,7 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
     with progress_bar("cluster", quiet) as (on_progress, _):
         report = cluster.run(source, k, ks, options, out_dir=out_dir, size=size, grey=grey, labels=labels_path,
                              minibatch=minibatch, batch_size=batch_size, jobs=jobs or default_jobs(),
-                             force=force, on_progress=on_progress)
+                             force=force, on_progress=on_progress, describe=describe)
     for name, cause in report.failures:
         click.echo(f"quantize: {name}: {cause}", err=True)
     for message in report.notes:

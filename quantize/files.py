@@ -172,18 +172,20 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     if palette_path is not None:
         check_palette_suffix(palette_path)
     if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
-        raise ParameterError(f"{trace_path}: a trace is written as .csv or .png")
+        raise ParameterError(f"{trace_path}: a trace is written as .csv or .png", path=trace_path)
     targets = [p for p in (None if to_stdout else output, palette_path, trace_path) if p]
     check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
     if palette is not None and output_options.quality is not None:
-        raise ParameterError(f"{source}: a quality target (--quality) chooses K by k-means: "
-                             "not with a palette given in advance (--map)")
+        raise ParameterError(f"{source}: a quality target (quality) chooses K by k-means: "
+                             "not with a palette given in advance (palette)",
+                             reason="quality-and-palette", path=source, parameter="quality")
     if isinstance(palette, (str, Path)):
         palette = load_palette(palette)
     image = read_image_file(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
     if options.space != "rgb" and image.pixels.shape[2] == 4:
-        raise ParameterError(f"{source}: has alpha; --space {options.space} works on RGB images only "
-                             "(use --space rgb)")
+        raise ParameterError(f"{source}: has alpha; space {options.space!r} works on RGB images only "
+                             "(use space 'rgb')", reason="alpha-in-space", path=source, parameter="space",
+                             value=options.space)
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
@@ -193,7 +195,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
             result = quantize_image(image.pixels, k, options, quality=output_options.quality,
                                     on_progress=on_progress, **dither)
         except QualityTooLowError as error:
-            raise QualityTooLowError(f"{source}: {error}") from None
+            raise QualityTooLowError(f"{source}: {error}", reason=error.reason, path=source,
+                                     parameter=error.parameter, value=error.value, limit=error.limit) from None
     else:
         result = apply_palette(image.pixels, palette, reorder=False, space=options.space, **dither)
     made_with = parameters(k, options, output_options, palette, shared=palette is not None and k is not None)
@@ -201,7 +204,9 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     encoded = encode_quantized(".png" if to_stdout else output.suffix, result.indices, result.palette, text)
     if output_options.skip_if_larger and len(encoded) > image.size:
         raise OutputLargerError(f"{source}: the output would be larger than the input "
-                                f"({len(encoded):,} > {image.size:,} bytes): nothing written")
+                                f"({len(encoded):,} > {image.size:,} bytes): nothing written",
+                                reason="larger", path=source, parameter="skip_if_larger", value=len(encoded),
+                                limit=image.size)
     files = [] if to_stdout else [(output, encoded)]
     if palette_path is not None:
         name = "quantize" if to_stdout else output.stem
