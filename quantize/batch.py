@@ -334,7 +334,7 @@ def run_job(job: Job) -> BatchRecord:
     """Quantize one file; never raises: a failure is a record with its cause."""
     try:
         result = quantize_file(job.source, job.k, output=job.output, palette_path=job.palette_file,
-                               options=job.options, output_options=job.output_options, palette=job.palette,
+                               options=job.options, output_options=job.output_options, colors=job.palette,
                                force=True)
     except OutputLargerError as error:
         return BatchRecord(job.source, job.output, Status.SKIPPED, job.k, error=f"{error} (larger)")

@@ -316,8 +316,11 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
         palette_path or output.with_suffix(".gpl"))
     with progress_bar("k-means", quiet) as (on_progress, _):
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
-                               options=options, output_options=render, palette=map_path, force=force,
+                               options=options, output_options=render, map_path=map_path, force=force,
                                measure_dssim=measure_dssim, on_progress=on_progress)
+        if result.encoded is not None:
+            sys.stdout.buffer.write(result.encoded)
+            sys.stdout.buffer.flush()
     for message in result.notes:
         note(message, quiet)
     if result.lossless and map_path is None:

@@ -1,9 +1,9 @@
 """Errors carry facts; only the command line words what a user reads.
 
-No module but ``cli.py`` names a command-line option in a string; the
-library's sentences name parameters as the Python API does, and the command
-line turns the errors that would name an option into the sentences its users
-have always read.
+No module but ``cli.py`` names a command-line option in a string or prints;
+the library's sentences name parameters as the Python API does, and the
+command line turns the errors that would name an option into the sentences
+its users have always read.
 """
 import ast
 import json
@@ -59,6 +59,24 @@ def test_only_the_command_line_names_its_options(path):
 def test_the_flag_pattern():
     assert FLAG.search("use --force to overwrite it") and FLAG.search("(--max-pixels)")
     assert not FLAG.search("k-means++") and not FLAG.search("a -- b") and not FLAG.search("x--y")
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda path: path.name)
+def test_only_the_command_line_prints(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"print() at line {node.lineno}")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                (node.value.id == "sys" and node.attr in ("stdout", "stderr", "__stdout__", "__stderr__"))
+                or (node.value.id == "click" and node.attr in ("echo", "secho"))):
+            found.append(f"{node.value.id}.{node.attr} at line {node.lineno}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
+            if any(name.split(".")[0] in ("click", "tqdm") for name in names):
+                found.append(f"imports click or tqdm at line {node.lineno}")
+    assert not found, f"{path.name} writes to the terminal itself: " + ", ".join(found)
 
 
 def used_reasons():
@@ -125,12 +143,22 @@ def test_alpha_in_a_space_and_a_quality_target_with_a_palette(tmp_path):
     assert describe(caught.value) == (f"{SAMPLES / 'logo-rgba.png'}: has alpha; --space oklab works on RGB images "
                                       "only (use --space rgb)")
     with pytest.raises(ParameterError) as caught:
-        quantize_file(SAMPLES / "blobs.png", None, output=tmp_path / "b.png", palette=np.zeros((2, 3), np.uint8),
+        quantize_file(SAMPLES / "blobs.png", None, output=tmp_path / "b.png", colors=np.zeros((2, 3), np.uint8),
                       output_options=OutputOptions(quality=(50, 80)))
     assert (caught.value.reason, caught.value.path) == ("quality-and-palette", SAMPLES / "blobs.png")
     assert describe(caught.value) == (f"{SAMPLES / 'blobs.png'}: a quality target (--quality) chooses K by "
                                       "k-means: not with a palette given in advance (--map)")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_standard_output_is_the_callers(tmp_path, capfd):
+    result = quantize_file(SAMPLES / "blobs.png", 4, output="-")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert result.encoded.startswith(b"\x89PNG\r\n\x1a\n") and len(result.encoded) == result.bytes_out
+    assert "encoded" not in result.to_dict() and json.dumps(result.to_dict())
+    written = quantize_file(SAMPLES / "blobs.png", 4, output=tmp_path / "b.png")
+    assert written.encoded is None and (tmp_path / "b.png").read_bytes() == result.encoded
 
 
 def test_the_manifest_is_worded_by_the_caller(tmp_path):
