@@ -19,13 +19,12 @@ import click
 from click_default_group import DefaultGroup
 
 from . import __version__
-from .errors import OutputLargerError, ParameterError, QualityTooLowError, QuantizeError
+from .errors import Cancelled, OutputLargerError, ParameterError, QualityTooLowError, QuantizeError
 from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPACES, SPEEDS
 
 EXIT_LARGER = OutputLargerError.exit_code
 EXIT_QUALITY = QualityTooLowError.exit_code
-
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = Cancelled.exit_code
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 # The library's errors whose sentences would name a parameter where the user gave an option, as
@@ -108,8 +107,6 @@ def note(message: str, quiet: bool) -> None:
 
 class _NoBar:
     """What :func:`progress_bar` yields when the bar is off."""
-
-    n = 0
 
     @staticmethod
     def write(text, file=None):
@@ -209,11 +206,9 @@ class QualityRange(click.ParamType):
         return minimum, target
 
 
-def max_pixels_option(command):
-    """--max-pixels: the largest image to decode."""
-    return click.option(
-        "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
-        help="Refuse images with more pixels than this (checked from the header before decoding).")(command)
+max_pixels_option = click.option(  # the largest image to decode: with the image options, and for elbow
+    "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
+    help="Refuse images with more pixels than this (checked from the header before decoding).")
 
 
 def image_output_options(command):
@@ -233,16 +228,16 @@ def image_output_options(command):
                           "N alone means (9/10 N)-N."),
         click.option("--skip-if-larger", is_flag=True,
                      help=f"Write nothing if the output would be larger than the input (exit {EXIT_LARGER})."),
-        click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
-                     help="Refuse images with more pixels than this (checked from the header before decoding)."),
+        max_pixels_option,
     ]
 
     @functools.wraps(command)
     def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
-        from .files import OutputOptions
+        from .files import OutputOptions, ReadOptions
 
-        render = OutputOptions(dither=dither, dither_strength=dither_strength, autorotate=not no_autorotate,
-                               max_pixels=max_pixels, skip_if_larger=skip_if_larger, quality=quality)
+        read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels)
+        render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
+                               quality=quality, read=read)
         return command(*args, render=render, **kwargs)
 
     for option in reversed(options):
@@ -569,7 +564,8 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
                 line += (f" {row['accuracy']:>8.3f} {row['v_measure']:>7.3f} {row['adjusted_rand']:>6.3f} "
                          f"{row['homogeneity']:>6.3f} {row['completeness']:>6.3f}")
             lines.append(line + f" {row['iterations']:>5} {row['seconds']:>8.2f}")
-        lines.append(f"report in {out_dir}/: {' '.join(sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files}))}")
+        parts = sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files})
+        lines.append(f"report in {out_dir}/: {' '.join(parts)}")
         click.echo("\n".join(lines))
     if report.failures:
         raise click.exceptions.Exit(1)

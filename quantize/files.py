@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .checks import check_choice
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
 from .imageio import MAX_PIXELS, check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
@@ -79,18 +80,31 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class ReadOptions:
+    """How an image file is read.
+
+    Attributes
+    ----------
+    autorotate : bool
+        Turn the picture upright as its EXIF orientation says.
+    max_pixels : int or None
+        Refuse larger images (see :func:`quantize.imageio.decode_image`).
+    """
+
+    autorotate: bool = True
+    max_pixels: int | None = MAX_PIXELS
+
+
+@dataclass(frozen=True)
 class OutputOptions:
-    """How one file is read and written, beside the k-means options.
+    """How one file is fitted and written, beside the k-means options; how it
+    is read is ``read``.
 
     Attributes
     ----------
     dither : {"none", "floyd-steinberg", "ordered"}
         See :func:`quantize.apply_palette`.
     dither_strength : float in [0, 1]
-    autorotate : bool
-        Turn the picture upright as its EXIF orientation says.
-    max_pixels : int or None
-        Refuse larger images (see :func:`quantize.imageio.decode_image`).
     skip_if_larger : bool
         Write nothing when the image would come out larger than the input
         file (:class:`quantize.errors.OutputLargerError`).
@@ -100,22 +114,36 @@ class OutputOptions:
         reach ``target``; nothing written below ``minimum``
         (:class:`quantize.errors.QualityTooLowError`).  Not with a palette
         given in advance.
+    read : ReadOptions
+        How the file is read; ``autorotate`` and ``max_pixels`` are its
+        settings too, for callers that read them here.
+
+    The dithering is checked here, as :func:`quantize.apply_palette` checks it
+    (the same messages), so that bad options fail when they are made, before
+    any file is read.
     """
 
     dither: str = "none"
     dither_strength: float = 1.0
-    autorotate: bool = True
-    max_pixels: int | None = MAX_PIXELS
     skip_if_larger: bool = False
     quality: tuple[int, int] | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
 
     def __post_init__(self):
         if self.quality is not None:
             object.__setattr__(self, "quality", check_quality(self.quality))
-        if self.dither not in DITHER_METHODS:
-            raise ParameterError(f"dither must be one of {', '.join(DITHER_METHODS)}, got {self.dither!r}")
+        check_choice("dither", self.dither, DITHER_METHODS)
         if not 0.0 <= self.dither_strength <= 1.0:
-            raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}")
+            raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}",
+                                 parameter="dither_strength", value=self.dither_strength)
+
+    @property
+    def autorotate(self) -> bool:
+        return self.read.autorotate
+
+    @property
+    def max_pixels(self) -> int | None:
+        return self.read.max_pixels
 
 
 def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | None = None,
@@ -134,7 +162,7 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
         made = {"k": None if k is None else int(k), **asdict(options), **({"shared_palette": True} if shared else {})}
     target = {} if output.quality is None else {"quality": list(output.quality)}  # never with a given palette
     return {**made, **target, "dither": output.dither, "dither_strength": output.dither_strength,
-            "autorotate": output.autorotate}
+            "autorotate": output.read.autorotate}
 
 
 def recorded_parameters(path) -> dict | None:
@@ -180,7 +208,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
                    map_path=map_path, quality=output_options.quality)
     if map_path is not None:
         colors = load_palette(map_path)
-    image, notes = _read(source, output_options, options.space)
+    image, notes = _read(source, output_options.read, options.space)
     result = _colour(source, image.pixels, k, options, output_options, colors, on_progress)
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
     encoded = _encode(source, ".png" if to_stdout else output.suffix, result, made_with,
@@ -239,10 +267,10 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
                              reason="quality-and-palette", path=source, parameter="quality")
 
 
-def _read(source, output_options: OutputOptions, space: str):
+def _read(source, read: ReadOptions, space: str):
     """The image file ``source`` read, and the notes on it for the user;
     :class:`ParameterError` when it has alpha and ``space`` is not rgb."""
-    image = read_image_file(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
+    image = read_image_file(source, **asdict(read))
     if space != "rgb" and image.pixels.shape[2] == 4:
         raise ParameterError(f"{source}: has alpha; space {space!r} works on RGB images only (use space 'rgb')",
                              reason="alpha-in-space", path=source, parameter="space", value=space)

@@ -19,7 +19,7 @@ import quantize
 from quantize import batch, errors
 from quantize.cli import WORDS, describe
 from quantize.errors import ImageReadError, OutputExistsError, ParameterError, QuantizeError
-from quantize.files import OutputOptions, quantize_file
+from quantize.files import OutputOptions, ReadOptions, quantize_file
 from quantize.imageio import check_targets, decode_image, encode_quantized
 
 PACKAGE = Path(quantize.__file__).resolve().parent
@@ -161,11 +161,20 @@ def test_standard_output_is_the_callers(tmp_path, capfd):
     assert written.encoded is None and (tmp_path / "b.png").read_bytes() == result.encoded
 
 
+def test_reading_options_apart_from_writing_ones():
+    options = OutputOptions(dither="ordered", read=ReadOptions(autorotate=False, max_pixels=10))
+    assert (options.autorotate, options.max_pixels) == (False, 10)
+    with pytest.raises(ParameterError, match="dither must be one of none, floyd-steinberg, ordered, got 'x'"):
+        OutputOptions(dither="x")
+    with pytest.raises(ParameterError, match="dither strength must be from 0 to 1, got 2"):
+        OutputOptions(dither_strength=2)
+
+
 def test_the_manifest_is_worded_by_the_caller(tmp_path):
     """A batch record keeps the error behind it; the manifest holds the words of
     whoever runs the batch: the library's by default, the command line's from it."""
     shutil.copy(SAMPLES / "blobs.png", tmp_path / "blobs.png")
-    small = OutputOptions(max_pixels=1000)
+    small = OutputOptions(read=ReadOptions(max_pixels=1000))
     for describer, words in ((None, "(max_pixels)"), (describe, "(--max-pixels)")):
         out = tmp_path / f"out-{words.strip('()-')}"
         work = batch.plan([tmp_path / "blobs.png"], out, 4, output_options=small)
