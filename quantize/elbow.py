@@ -36,8 +36,9 @@ import numpy as np
 
 from .errors import OutputExistsError
 from .histogram import Histogram, color_histogram
-from .imageio import MAX_PIXELS, check_targets, check_writable, read_image
+from .imageio import check_targets, check_writable, read_image
 from .kmeans import kmeans, nearest_centroid
+from .limits import MAX_PIXELS
 from .pipeline import KMeansOptions, apply_palette, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
 from .remap import ColorSet, nearest_palette

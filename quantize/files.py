@@ -17,10 +17,11 @@ import numpy as np
 from . import __version__
 from .checks import check_choice
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
-from .imageio import MAX_PIXELS, check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .imageio import check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .limits import DITHER_METHODS, MAX_PIXELS
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
+from .pipeline import KMeansOptions, QuantizedImage, apply_palette, check_quality, quantize_image
 from .png import read_text
-from .pipeline import DITHER_METHODS, KMeansOptions, QuantizedImage, apply_palette, check_quality, quantize_image
 from .progress import ProgressCallback
 
 TRACE_SUFFIXES = (".csv", ".png")

@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from . import exif, png
-from .limits import MAX_PIXELS
+from .checks import is_int
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
+from .limits import MAX_PIXELS
 
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 WRITE_SUFFIXES = (".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -385,23 +386,23 @@ def check_output_suffix(path) -> None:
                              path=path)
 
 
-def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, text: dict | None = None) -> bytes:
+def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
-    ``indices (h, w) uint8`` into ``palette (m, 3)`` RGB or ``(m, 4)`` RGBA
-    ``uint8``.  A PNG is written as a palette PNG (with tRNS for RGBA), with
-    ``text`` (keyword: value) in tEXt chunks; a GIF by :mod:`quantize.gif`;
-    anything else as OpenCV writes the true-colour (or RGBA, where the format
-    has alpha) picture.
+    ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
+    ``(m, 4)`` RGBA ``uint8``.  A PNG is written as a palette PNG (with tRNS
+    for RGBA), with ``text`` (keyword: value) in tEXt chunks; a GIF by
+    :mod:`quantize.gif`; anything else as OpenCV writes the true-colour (or
+    RGBA, where the format has alpha) picture.
     """
     suffix = suffix.lower()
     if suffix == ".png":
-        return png.encode_indexed(indices, palette, text)
+        return png.encode_indexed(indices, colors, text)
     if suffix == ".gif":
         from . import gif
 
-        return gif.encode_gif(indices, palette[:, :3], palette[:, 3] if palette.shape[1] == 4 else None)
-    pixels = palette[indices]
+        return gif.encode_gif(indices, colors[:, :3], colors[:, 3] if colors.shape[1] == 4 else None)
+    pixels = colors[indices]
     if pixels.shape[2] == 4 and suffix in _ALPHA_SUFFIXES:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
     else:
@@ -412,10 +413,10 @@ def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, text
     return buffer.tobytes()
 
 
-def write_quantized(path, indices: np.ndarray, palette: np.ndarray) -> int:
+def write_quantized(path, indices: np.ndarray, colors: np.ndarray) -> int:
     """Write a quantized image atomically (see :func:`encode_quantized`); returns the bytes written."""
     path = Path(path)
-    data = encode_quantized(path.suffix, indices, palette)
+    data = encode_quantized(path.suffix, indices, colors)
     atomic_write(path, data)
     return len(data)
 
@@ -523,7 +524,7 @@ def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
     >>> resize_padded(np.full((20, 10), 255, np.uint8), 28)[0].tolist() == [0] * 7 + [255] * 14 + [0] * 7
     True
     """
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+    if not is_int(size) or size < 1:
         raise ParameterError(f"size must be a whole number >= 1, got {size!r}")
     if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
         raise ParameterError(f"expected an (h, w) or (h, w, c) image, got shape {image.shape}")
