@@ -61,7 +61,9 @@ class BatchRecord:
     ``seconds`` is set for done files; ``parameters`` are those that made the
     output (see :func:`quantize.files.parameters`), when known; ``colors``,
     ``quality`` and ``delta_e_ok`` are those of :class:`quantize.files.FileResult`.
-    A skipped file keeps the numbers of the run that made its output."""
+    A skipped file keeps the numbers of the run that made its output.
+    ``cause`` is the error whose sentence ``error`` is, when there is one (its
+    facts, for a caller to word: see :meth:`worded`); it is not written."""
 
     input: str
     output: str | None
@@ -77,9 +79,16 @@ class BatchRecord:
     colors: int | None = None
     quality: int | None = None
     delta_e_ok: float | None = None
+    cause: QuantizeError | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "status": self.status.value})
+        row = {**asdict(replace(self, cause=None)), "status": self.status.value}
+        del row["cause"]
+        return json.dumps(row)
+
+    def worded(self, describe=None) -> "BatchRecord":
+        """The record with ``error`` as ``describe(cause)`` words it (None: as it is)."""
+        return self if describe is None or self.cause is None else replace(self, error=describe(self.cause))
 
     @classmethod
     def from_json(cls, line: str) -> "BatchRecord":
@@ -146,12 +155,14 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
     options = options or KMeansOptions()
     output_options = output_options or OutputOptions()
     if output_options.quality is not None and (palette is not None or shared_palette):
-        raise ParameterError("a quality target (--quality) chooses K for each image: not with a palette "
-                             "given in advance (--map) or shared (--shared-palette)")
+        raise ParameterError("a quality target (quality) chooses K for each image: not with a palette "
+                             "given in advance (palette) or shared (shared_palette)",
+                             reason="quality-and-batch-palette", parameter="quality")
     out_dir = Path(out_dir)
     for given in inputs:
         if os.path.isdir(given) and os.path.realpath(given) == os.path.realpath(out_dir):
-            raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder with -o")
+            raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
+                                    reason="output-is-input-folder", path=out_dir, parameter="out_dir")
     previous = read_manifest(out_dir)
     jobs, existing, loops, problems, claimed, taken = [], [], [], [], {}, set()
     for found in find_images(inputs, patterns, recursive, exclude=out_dir):
@@ -236,9 +247,12 @@ def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord
     record = replace(record, input=source, status=Status.SKIPPED, error=None,
                      k=made_with["k"] if made_with else k, parameters=made_with)
     if made_with is not None and made_with != wanted:
-        differ = [name for name in wanted if made_with.get(name) != wanted[name]]
-        record = replace(record, error=f"exists, made with {', '.join(f'{n} {made_with.get(n)}' for n in differ)}, "
-                                       f"not {', '.join(str(wanted[n]) for n in differ)}; --force redoes it")
+        differ = tuple((name, made_with.get(name), wanted[name]) for name in wanted
+                       if made_with.get(name) != wanted[name])
+        stale = OutputExistsError(f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in differ)}, not "
+                                  f"{', '.join(str(new) for _, _, new in differ)}; force=True redoes it",
+                                  reason="made-differently", path=output, parameter="force", value=differ)
+        record = replace(record, error=str(stale), cause=stale)
     return record
 
 
@@ -246,14 +260,14 @@ def run_job(job: Job) -> BatchRecord:
     """Quantize one file; never raises: a failure is a record with its cause."""
     try:
         result = quantize_file(job.source, job.k, output=job.output, palette_path=job.palette_file,
-                               options=job.options, output_options=job.output_options, palette=job.palette,
+                               options=job.options, output_options=job.output_options, colors=job.palette,
                                force=True)
     except OutputLargerError as error:
         return BatchRecord(job.source, job.output, Status.SKIPPED, job.k, error=f"{error} (larger)")
     except QualityTooLowError as error:
         return BatchRecord(job.source, job.output, Status.SKIPPED, job.k, error=f"{error} (quality)")
     except QuantizeError as error:
-        return BatchRecord(job.source, job.output, Status.FAILED, job.k, error=str(error))
+        return BatchRecord(job.source, job.output, Status.FAILED, job.k, error=str(error), cause=error)
     except Exception as error:  # a bug or the system: still one line, and the batch goes on
         return BatchRecord(job.source, job.output, Status.FAILED, job.k,
                            error=f"{job.source}: {type(error).__name__}: {error}")
@@ -312,7 +326,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
-        on_progress: ProgressCallback | None = None, on_record=None) -> BatchSummary:
+        on_progress: ProgressCallback | None = None, on_record=None, describe=None) -> BatchSummary:
     """Run a :class:`Plan` into ``out_dir`` and write ``OUT_DIR/manifest.jsonl``.
 
     ``workers`` > 1 uses a pool of that many spawned processes (see
@@ -322,7 +336,8 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
     Ctrl-C, or when ``on_progress`` answers False, the jobs not yet started
     are cancelled, the running ones finish (their writes are atomic), the
     manifest is written with every finished file, and the interrupt (or
-    :class:`Cancelled`) is raised again.
+    :class:`Cancelled`) is raised again.  ``describe(error) -> str`` words the
+    errors behind the records, reported and written (see :meth:`BatchRecord.worded`).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -330,9 +345,10 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
         raise OutputExistsError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(out_dir)
-    records = [*work.existing, *work.loops, *work.problems]
+    records = [record.worded(describe) for record in (*work.existing, *work.loops, *work.problems)]
 
     def report(record: BatchRecord) -> None:
+        record = record.worded(describe)
         records.append(record)
         if on_record is not None:
             on_record(record)
@@ -391,7 +407,8 @@ def _run_on_dask(jobs, scheduler, report):
     try:
         from dask.distributed import Client, as_completed as dask_completed
     except ImportError:
-        raise ParameterError("--executor dask needs Dask: pip install 'quantize[dask]'") from None
+        raise ParameterError("a Dask scheduler needs Dask: pip install 'quantize[dask]'", reason="needs-dask",
+                             parameter="scheduler") from None
     try:
         client = Client(scheduler, timeout="10s")
     except OSError as error:

@@ -1,8 +1,9 @@
-"""The command line: the only module that imports click and tqdm.
+"""The command line: the only module that imports click and tqdm, and the only
+one that names its options in what a user reads.
 
 Every command parses its options, calls one library function and prints what
-it returned.  A :class:`QuantizeError` becomes one line on stderr and its exit
-code (see README, "Exit codes").
+it returned.  A :class:`QuantizeError` becomes one line on stderr, worded by
+:func:`describe`, and its exit code (see README, "Exit codes").
 """
 from __future__ import annotations
 
@@ -11,20 +12,43 @@ import json
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from click_default_group import DefaultGroup
 
 from . import __version__
-from .errors import OutputLargerError, ParameterError, QualityTooLowError, QuantizeError
+from .errors import Cancelled, OutputLargerError, ParameterError, QualityTooLowError, QuantizeError
 from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPACES, SPEEDS
 
 EXIT_LARGER = OutputLargerError.exit_code
 EXIT_QUALITY = QualityTooLowError.exit_code
-
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = Cancelled.exit_code
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+# The library's errors whose sentences would name a parameter where the user gave an option, as
+# the user reads them, by reason (see quantize.errors.REASONS); any other error reads as str(error).
+WORDS = {
+    "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
+                                 f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
+    "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",
+    "made-differently": lambda e: f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in e.value)}, "
+                                  f"not {', '.join(str(new) for _, _, new in e.value)}; --force redoes it",
+    "output-is-input-folder": lambda e: f"{e.path}: is an input folder; name another output folder with -o",
+    "quality-and-palette": lambda e: f"{e.path}: a quality target (--quality) chooses K by k-means: "
+                                     "not with a palette given in advance (--map)",
+    "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
+                                           "palette given in advance (--map) or shared (--shared-palette)",
+    "alpha-in-space": lambda e: f"{e.path}: has alpha; --space {e.value} works on RGB images only (use --space rgb)",
+    "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
+}
+
+
+def describe(error: QuantizeError) -> str:
+    """The sentence a user of the command line reads for ``error`` (without ``quantize: ``)."""
+    words = WORDS.get(error.reason)
+    return str(error) if words is None else words(error)
 
 
 class Failure(click.ClickException):
@@ -70,7 +94,7 @@ def _one_line_errors():
     except click.UsageError as error:
         raise OneLineUsageError(error.format_message(), error.ctx) from None
     except QuantizeError as error:
-        raise Failure(str(error), error.exit_code) from None
+        raise Failure(describe(error), error.exit_code) from None
     except KeyboardInterrupt:
         raise Failure("interrupted", EXIT_INTERRUPTED) from None
 
@@ -83,8 +107,6 @@ def note(message: str, quiet: bool) -> None:
 
 class _NoBar:
     """What :func:`progress_bar` yields when the bar is off."""
-
-    n = 0
 
     @staticmethod
     def write(text, file=None):
@@ -184,11 +206,9 @@ class QualityRange(click.ParamType):
         return minimum, target
 
 
-def max_pixels_option(command):
-    """--max-pixels: the largest image to decode."""
-    return click.option(
-        "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
-        help="Refuse images with more pixels than this (checked from the header before decoding).")(command)
+max_pixels_option = click.option(  # the largest image to decode: with the image options, and for elbow
+    "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
+    help="Refuse images with more pixels than this (checked from the header before decoding).")
 
 
 def image_output_options(command):
@@ -208,16 +228,16 @@ def image_output_options(command):
                           "N alone means (9/10 N)-N."),
         click.option("--skip-if-larger", is_flag=True,
                      help=f"Write nothing if the output would be larger than the input (exit {EXIT_LARGER})."),
-        click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
-                     help="Refuse images with more pixels than this (checked from the header before decoding)."),
+        max_pixels_option,
     ]
 
     @functools.wraps(command)
     def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
-        from .files import OutputOptions
+        from .files import OutputOptions, ReadOptions
 
-        render = OutputOptions(dither=dither, dither_strength=dither_strength, autorotate=not no_autorotate,
-                               max_pixels=max_pixels, skip_if_larger=skip_if_larger, quality=quality)
+        read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels)
+        render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
+                               quality=quality, read=read)
         return command(*args, render=render, **kwargs)
 
     for option in reversed(options):
@@ -291,8 +311,11 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
         palette_path or output.with_suffix(".gpl"))
     with progress_bar("k-means", quiet) as (on_progress, _):
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
-                               options=options, output_options=render, palette=map_path, force=force,
+                               options=options, output_options=render, map_path=map_path, force=force,
                                measure_dssim=measure_dssim, on_progress=on_progress)
+        if result.encoded is not None:
+            sys.stdout.buffer.write(result.encoded)
+            sys.stdout.buffer.flush()
     for message in result.notes:
         note(message, quiet)
     if result.lossless and map_path is None:
@@ -433,6 +456,8 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
         work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
                           palette_format=palette_format, force=force, options=options, output_options=render,
                           palette=map_path, shared_palette=shared_palette, on_progress=on_progress)
+    work = replace(work, **{name: tuple(record.worded(describe) for record in getattr(work, name))
+                            for name in ("existing", "loops", "problems")})
     for record in work.problems:
         click.echo(f"quantize: {record.input}: {record.error}", err=True)
     for record in work.loops:
@@ -461,7 +486,7 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
 
         summary = batch.run(work, out_dir, workers=jobs or batch.default_jobs(),
                             scheduler=scheduler if executor == "dask" else None,
-                            on_progress=on_progress, on_record=on_record)
+                            on_progress=on_progress, on_record=on_record, describe=describe)
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
     else:
@@ -520,7 +545,7 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
     with progress_bar("cluster", quiet) as (on_progress, _):
         report = cluster.run(source, k, ks, options, out_dir=out_dir, size=size, grey=grey, labels=labels_path,
                              minibatch=minibatch, batch_size=batch_size, jobs=jobs or default_jobs(),
-                             force=force, on_progress=on_progress)
+                             force=force, on_progress=on_progress, describe=describe)
     for name, cause in report.failures:
         click.echo(f"quantize: {name}: {cause}", err=True)
     for message in report.notes:
@@ -539,7 +564,8 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
                 line += (f" {row['accuracy']:>8.3f} {row['v_measure']:>7.3f} {row['adjusted_rand']:>6.3f} "
                          f"{row['homogeneity']:>6.3f} {row['completeness']:>6.3f}")
             lines.append(line + f" {row['iterations']:>5} {row['seconds']:>8.2f}")
-        lines.append(f"report in {out_dir}/: {' '.join(sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files}))}")
+        parts = sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files})
+        lines.append(f"report in {out_dir}/: {' '.join(parts)}")
         click.echo("\n".join(lines))
     if report.failures:
         raise click.exceptions.Exit(1)

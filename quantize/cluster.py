@@ -192,11 +192,11 @@ def report_files(out_dir, k: int, pictures: bool = True) -> list[Path]:
 
 def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_dir=None, size: int = 28,
         grey: bool = True, labels=None, minibatch: bool = False, batch_size: int = 1024, jobs: int = 1,
-        force: bool = False, on_progress: ProgressCallback | None = None) -> ClusterReport:
+        force: bool = False, on_progress: ProgressCallback | None = None, describe=None) -> ClusterReport:
     """Cluster the images of ``source`` at ``k`` (and every K of ``ks``) and
     write the report folder.
 
-    ``source``, ``size``, ``grey``, ``labels`` and ``jobs``: see
+    ``source``, ``size``, ``grey``, ``labels``, ``jobs`` and ``describe``: see
     :func:`quantize.vectors.load_vectors`.  ``k`` and ``ks`` must not exceed
     the number of vectors.  With ``out_dir``, the files of
     :func:`report_files` are checked before any work (an existing one is an
@@ -207,13 +207,13 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
     ks = sorted({int(k), *(ks or [])})
     if ks[0] < 1:
-        raise ParameterError(f"--ks values must be >= 1, got {ks[0]}")
+        raise ParameterError(f"ks values must be >= 1, got {ks[0]}", parameter="ks", value=ks[0], limit=1)
     if out_dir is not None:
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise OutputExistsError(f"{out_dir}: exists and is not a folder")
         check_targets(report_files(out_dir, k), inputs=[source], force=force)
-    data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs,
+    data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs, describe=describe,
                         on_progress=span(on_progress, 0.0, LOAD_SHARE))
     n = len(data.vectors)
     if ks[-1] > n:

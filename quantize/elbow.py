@@ -37,8 +37,9 @@ import numpy as np
 from . import plots
 from .errors import OutputExistsError
 from .histogram import Histogram, color_histogram
-from .imageio import MAX_PIXELS, check_targets, check_writable, read_image, write_together
+from .imageio import check_targets, check_writable, read_image, write_together
 from .kmeans import kmeans, nearest_centroid
+from .limits import MAX_PIXELS
 from .pipeline import KMeansOptions, apply_palette, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
 from .remap import ColorSet, nearest_palette

@@ -1,10 +1,60 @@
-"""The small exception family.  The CLI maps each class to an exit code."""
+"""The small exception family: each error carries the facts of what went wrong.
+
+``str(error)`` is a sentence for a library user, naming parameters as the
+Python API names them (``max_pixels``, ``force``).  The facts are attributes,
+so that a caller can word the error in its own terms: the command line words
+those that name one of its options (``quantize.cli.describe``) and maps each
+class to an exit code.
+
+Attributes of every error (each None when it does not apply)
+-------------------------------------------------------------
+reason : str
+    What went wrong, machine-readable; one of :data:`REASONS`.
+path : str or path-like
+    The file or folder concerned.
+parameter : str
+    The parameter concerned, as the Python API names it.
+value
+    The value at fault (see :data:`REASONS` for what it holds).
+limit
+    The bound it broke.
+
+>>> error = ImageReadError("a.png: too big", reason="too-many-pixels", path="a.png",
+...                        parameter="max_pixels", value=(4, 3), limit=10)
+>>> str(error), error.reason, error.limit
+('a.png: too big', 'too-many-pixels', 10)
+"""
+
+# The reasons an error (or a skipped batch file) gives, and what ``value`` and ``limit`` hold.
+REASONS = {
+    "too-many-pixels": "an image is larger than max_pixels; value (width, height), limit max_pixels",
+    "exists": "an output exists and force is not set",
+    "made-differently": "a batch output exists, made with other parameters; value: (name, recorded, wanted) "
+                        "of each parameter that differs",
+    "is-input": "an output would replace an input",
+    "named-twice": "one file is named twice as an output",
+    "output-is-input-folder": "a batch output folder is one of its input folders",
+    "quality-and-palette": "a quality target with a palette given in advance, for one file",
+    "quality-and-batch-palette": "a quality target with a palette given in advance or shared, for a batch",
+    "alpha-in-space": "an image with alpha, and a working space other than rgb; value: the space",
+    "needs-dask": "a Dask scheduler is given and Dask is not installed",
+    "larger": "the output would be larger than the input; value: its bytes, limit: the input's",
+}
 
 
 class QuantizeError(Exception):
     """Base class of every error quantize raises on purpose."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, reason: str | None = None, path=None, parameter: str | None = None,
+                 value=None, limit=None):
+        super().__init__(message)  # only the message in args: the error pickles (facts in __dict__)
+        self.reason = reason
+        self.path = path
+        self.parameter = parameter
+        self.value = value
+        self.limit = limit
 
 
 class ParameterError(QuantizeError, ValueError):
@@ -26,13 +76,13 @@ class ImageWriteError(QuantizeError):
 
 
 class OutputExistsError(QuantizeError):
-    """An output exists and --force was not given, or it would replace an input (exit code 3)."""
+    """An output exists and ``force`` is not set, or it would replace an input (exit code 3)."""
 
     exit_code = 3
 
 
 class OutputLargerError(QuantizeError):
-    """With --skip-if-larger: the output would be larger than the input, so
+    """With ``skip_if_larger``: the output would be larger than the input, so
     nothing was written (exit code 98, as pngquant)."""
 
     exit_code = 98

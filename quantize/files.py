@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .checks import check_choice, check_quality
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
-from .imageio import MAX_PIXELS, check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .imageio import check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .limits import DITHER_METHODS, MAX_PIXELS
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
-from .png import read_text
-from .checks import check_quality
-from .limits import DITHER_METHODS
 from .options import KMeansOptions
-from .pipeline import apply_palette, quantize_image
+from .pipeline import QuantizedImage, apply_palette, quantize_image
+from .png import read_text
 from .progress import ProgressCallback
 
 TRACE_SUFFIXES = (".csv", ".png")
@@ -43,7 +42,9 @@ class FileResult:
     ``palette`` holds one dict per colour (``hex``, ``rgb``, ``count``,
     ``share``), most used first; ``parameters`` what made the output (see
     :func:`parameters`); ``notes`` remarks for the user (e.g. only the first
-    frame of an animation was used).
+    frame of an animation was used); ``encoded`` the bytes of the image file
+    when ``output`` is ``-`` (standard output), for the caller to write (not
+    in :meth:`to_dict`).
     """
 
     input: str
@@ -66,6 +67,7 @@ class FileResult:
     palette: tuple[dict, ...]
     parameters: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    encoded: bytes | None = field(default=None, repr=False)
 
     @property
     def lossless(self) -> bool:
@@ -73,22 +75,38 @@ class FileResult:
         return self.distortion == 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every field but ``encoded``, in order."""
+        data = asdict(self)
+        del data["encoded"]
+        return data
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How an image file is read.
+
+    Attributes
+    ----------
+    autorotate : bool
+        Turn the picture upright as its EXIF orientation says.
+    max_pixels : int or None
+        Refuse larger images (see :func:`quantize.imageio.decode_image`).
+    """
+
+    autorotate: bool = True
+    max_pixels: int | None = MAX_PIXELS
 
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """How one file is read and written, beside the k-means options.
+    """How one file is fitted and written, beside the k-means options; how it
+    is read is ``read``.
 
     Attributes
     ----------
     dither : {"none", "floyd-steinberg", "ordered"}
         See :func:`quantize.apply_palette`.
     dither_strength : float in [0, 1]
-    autorotate : bool
-        Turn the picture upright as its EXIF orientation says.
-    max_pixels : int or None
-        Refuse larger images (see :func:`quantize.imageio.decode_image`).
     skip_if_larger : bool
         Write nothing when the image would come out larger than the input
         file (:class:`quantize.errors.OutputLargerError`).
@@ -98,41 +116,55 @@ class OutputOptions:
         reach ``target``; nothing written below ``minimum``
         (:class:`quantize.errors.QualityTooLowError`).  Not with a palette
         given in advance.
+    read : ReadOptions
+        How the file is read; ``autorotate`` and ``max_pixels`` are its
+        settings too, for callers that read them here.
+
+    The dithering is checked here, as :func:`quantize.apply_palette` checks it
+    (the same messages), so that bad options fail when they are made, before
+    any file is read.
     """
 
     dither: str = "none"
     dither_strength: float = 1.0
-    autorotate: bool = True
-    max_pixels: int | None = MAX_PIXELS
     skip_if_larger: bool = False
     quality: tuple[int, int] | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
 
     def __post_init__(self):
         if self.quality is not None:
             object.__setattr__(self, "quality", check_quality(self.quality))
-        if self.dither not in DITHER_METHODS:
-            raise ParameterError(f"dither must be one of {', '.join(DITHER_METHODS)}, got {self.dither!r}")
+        check_choice("dither", self.dither, DITHER_METHODS)
         if not 0.0 <= self.dither_strength <= 1.0:
-            raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}")
+            raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}",
+                                 parameter="dither_strength", value=self.dither_strength)
+
+    @property
+    def autorotate(self) -> bool:
+        return self.read.autorotate
+
+    @property
+    def max_pixels(self) -> int | None:
+        return self.read.max_pixels
 
 
 def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | None = None,
-               palette: np.ndarray | None = None, shared: bool = False) -> dict:
+               colors: np.ndarray | None = None, shared: bool = False) -> dict:
     """The parameters that decide an output's pixels, as recorded in the
     batch manifest and in the PNG itself (tEXt chunk ``quantize``): K and the
     k-means options (with ``shared_palette`` when one palette was fitted to a
-    whole batch), or ``map``, a digest of a palette given in advance; the
-    dithering; whether the picture was turned upright; the quality target,
-    when one chose K."""
+    whole batch), or ``map``, a digest of the palette ``colors`` given in
+    advance; the dithering; whether the picture was turned upright; the
+    quality target, when one chose K."""
     output = output or OutputOptions()
-    if palette is not None and not shared:
-        made = {"k": None, "map": hashlib.sha256(np.ascontiguousarray(palette).tobytes()).hexdigest()[:16],
+    if colors is not None and not shared:
+        made = {"k": None, "map": hashlib.sha256(np.ascontiguousarray(colors).tobytes()).hexdigest()[:16],
                 "space": options.space}
     else:
         made = {"k": None if k is None else int(k), **asdict(options), **({"shared_palette": True} if shared else {})}
     target = {} if output.quality is None else {"quality": list(output.quality)}  # never with a given palette
     return {**made, **target, "dither": output.dither, "dither_strength": output.dither_strength,
-            "autorotate": output.autorotate}
+            "autorotate": output.read.autorotate}
 
 
 def recorded_parameters(path) -> dict | None:
@@ -148,16 +180,20 @@ def recorded_parameters(path) -> dict | None:
 
 def quantize_file(source, k: int | None, *, output, palette_path=None, trace_path=None,
                   options: KMeansOptions | None = None, output_options: OutputOptions | None = None,
-                  palette=None, force: bool = False, measure_dssim: bool = False,
+                  colors=None, map_path=None, force: bool = False, measure_dssim: bool = False,
                   on_progress: ProgressCallback | None = None) -> FileResult:
     """Quantize the image file ``source`` (``-``: standard input) to ``k`` colours,
-    or map it onto ``palette`` (given in advance, ``(m, 3|4) uint8`` or a palette
-    file or image, see :func:`quantize.palette.load_palette`: no k-means, the
-    palette kept whole and in order; with ``k`` too, the palette is taken as
-    fitted with ``k`` and ``options`` to a whole batch), and write ``output`` (``-``: a PNG to standard output)
-    and ``palette_path``, ``trace_path`` when given.  With ``measure_dssim``
-    the result carries the DSSIM-like score of the output (RGB images; about
+    or map it onto a palette given in advance, and write ``output`` (``-``: a
+    PNG whose bytes the result carries, see :class:`FileResult`) and
+    ``palette_path``, ``trace_path`` when given.  With ``measure_dssim`` the
+    result carries the DSSIM-like score of the output (RGB images; about
     0.35 s per 0.4 megapixels).
+
+    A palette given in advance is ``colors``, ``(m, 3|4) uint8``, or read from
+    ``map_path``, a palette file or image (see
+    :func:`quantize.palette.load_palette`): no k-means, the palette kept whole
+    and in order; with ``k`` too, the palette is taken as fitted with ``k``
+    and ``options`` to a whole batch.
 
     Every output is checked before any work: a known format, not the input,
     not named twice, and not existing unless ``force``.  The outputs are
@@ -170,58 +206,23 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     output_options = output_options or OutputOptions()
     output = Path(output)
     to_stdout = str(output) == "-"
-    if not to_stdout:
-        check_output_suffix(output)
-    if palette_path is not None:
-        check_palette_suffix(palette_path)
-    if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
-        raise ParameterError(f"{trace_path}: a trace is written as .csv or .png")
-    targets = [p for p in (None if to_stdout else output, palette_path, trace_path) if p]
-    check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
-    if palette is not None and output_options.quality is not None:
-        raise ParameterError(f"{source}: a quality target (--quality) chooses K by k-means: "
-                             "not with a palette given in advance (--map)")
-    if isinstance(palette, (str, Path)):
-        palette = load_palette(palette)
-    image = read_image_file(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
-    if options.space != "rgb" and image.pixels.shape[2] == 4:
-        raise ParameterError(f"{source}: has alpha; --space {options.space} works on RGB images only "
-                             "(use --space rgb)")
-    notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
-    if image.cut_short:
-        notes += (f"{source} is cut short: quantized what it holds",)
-    dither = dict(dither=output_options.dither, dither_strength=output_options.dither_strength)
-    if palette is None:
-        try:
-            result = quantize_image(image.pixels, k, options, quality=output_options.quality,
-                                    on_progress=on_progress, **dither)
-        except QualityTooLowError as error:
-            raise QualityTooLowError(f"{source}: {error}") from None
-    else:
-        result = apply_palette(image.pixels, palette, reorder=False, space=options.space, **dither)
-    made_with = parameters(k, options, output_options, palette, shared=palette is not None and k is not None)
-    text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = encode_quantized(".png" if to_stdout else output.suffix, result.indices, result.palette, text)
-    if output_options.skip_if_larger and len(encoded) > image.size:
-        raise OutputLargerError(f"{source}: the output would be larger than the input "
-                                f"({len(encoded):,} > {image.size:,} bytes): nothing written")
+    _check_request(source, None if to_stdout else output, palette_path, trace_path, force=force, colors=colors,
+                   map_path=map_path, quality=output_options.quality)
+    if map_path is not None:
+        colors = load_palette(map_path)
+    image, notes = _read(source, output_options.read, options.space)
+    result = _colour(source, image.pixels, k, options, output_options, colors, on_progress)
+    made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
+    encoded = _encode(source, ".png" if to_stdout else output.suffix, result, made_with,
+                      larger_than=image.size if output_options.skip_if_larger else None)
     files = [] if to_stdout else [(output, encoded)]
-    if palette_path is not None:
-        name = "quantize" if to_stdout else output.stem
-        files.append((palette_path, encode_palette(palette_path, result.palette, result.counts, name=name)))
-    if trace_path is not None:
-        from .report import render_trace  # matplotlib only when asked for
-
-        files.append((trace_path, render_trace(trace_path, result.history)))
+    files += _beside(result, palette_path, trace_path, "quantize" if to_stdout else output.stem)
     score = None
     if measure_dssim and image.pixels.shape[2] == 3:
         from .metrics import dssim
 
         score = dssim(image.pixels, result.palette[result.indices])
     write_together(files)
-    if to_stdout:
-        sys.stdout.buffer.write(encoded)
-        sys.stdout.buffer.flush()
     return FileResult(
         input=str(source),
         output=str(output),
@@ -243,4 +244,82 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
         palette=tuple(palette_entries(result.palette, result.counts)),
         parameters=made_with,
         notes=notes,
+        encoded=encoded if to_stdout else None,
     )
+
+
+def _check_request(source, output, palette_path, trace_path, *, force: bool, colors, map_path, quality) -> None:
+    """What :func:`quantize_file` checks before any work: one palette given in
+    advance at most, the outputs' formats (``output`` None: standard output),
+    that they may be written, and that a quality target does not come with a
+    palette given in advance."""
+    if colors is not None and map_path is not None:
+        raise ParameterError("give colors or map_path, not both", parameter="map_path")
+    if output is not None:
+        check_output_suffix(output)
+    if palette_path is not None:
+        check_palette_suffix(palette_path)
+    if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
+        raise ParameterError(f"{trace_path}: a trace is written as .csv or .png", path=trace_path)
+    targets = [p for p in (output, palette_path, trace_path) if p]
+    check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
+    if quality is not None and (colors is not None or map_path is not None):
+        raise ParameterError(f"{source}: a quality target (quality) chooses K by k-means: "
+                             "not with a palette given in advance (colors, map_path)",
+                             reason="quality-and-palette", path=source, parameter="quality")
+
+
+def _read(source, read: ReadOptions, space: str):
+    """The image file ``source`` read, and the notes on it for the user;
+    :class:`ParameterError` when it has alpha and ``space`` is not rgb."""
+    image = read_image_file(source, **asdict(read))
+    if space != "rgb" and image.pixels.shape[2] == 4:
+        raise ParameterError(f"{source}: has alpha; space {space!r} works on RGB images only (use space 'rgb')",
+                             reason="alpha-in-space", path=source, parameter="space", value=space)
+    notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
+    if image.cut_short:
+        notes += (f"{source} is cut short: quantized what it holds",)
+    return image, notes
+
+
+def _colour(source, pixels: np.ndarray, k: int | None, options: KMeansOptions, output_options: OutputOptions,
+            colors: np.ndarray | None, on_progress: ProgressCallback | None) -> QuantizedImage:
+    """``pixels`` quantized to ``k`` colours, or mapped onto ``colors`` (given
+    in advance, kept whole and in order); a quality target too low names
+    ``source``."""
+    dither = dict(dither=output_options.dither, dither_strength=output_options.dither_strength)
+    if colors is not None:
+        return apply_palette(pixels, colors, reorder=False, space=options.space, **dither)
+    try:
+        return quantize_image(pixels, k, options, quality=output_options.quality, on_progress=on_progress,
+                              **dither)
+    except QualityTooLowError as error:
+        raise QualityTooLowError(f"{source}: {error}", reason=error.reason, path=source,
+                                 parameter=error.parameter, value=error.value, limit=error.limit) from None
+
+
+def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, larger_than: int | None) -> bytes:
+    """The bytes of the image file (a PNG records ``made_with``);
+    :class:`OutputLargerError` when they are more than ``larger_than``."""
+    text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
+    encoded = encode_quantized(suffix, result.indices, result.palette, text)
+    if larger_than is not None and len(encoded) > larger_than:
+        raise OutputLargerError(f"{source}: the output would be larger than the input "
+                                f"({len(encoded):,} > {larger_than:,} bytes): nothing written",
+                                reason="larger", path=source, parameter="skip_if_larger", value=len(encoded),
+                                limit=larger_than)
+    return encoded
+
+
+def _beside(result: QuantizedImage, palette_path, trace_path, name: str) -> list[tuple]:
+    """The files written beside the image, as ``(path, bytes)``: the palette
+    file (its name inside it ``name``) and the k-means trace, each when asked
+    for."""
+    files = []
+    if palette_path is not None:
+        files.append((palette_path, encode_palette(palette_path, result.palette, result.counts, name=name)))
+    if trace_path is not None:
+        from .report import render_trace  # matplotlib only when asked for
+
+        files.append((trace_path, render_trace(trace_path, result.history)))
+    return files

@@ -31,6 +31,7 @@ import io
 import numpy as np
 
 from .errors import ImageWriteError
+from .limits import MAX_COLORS
 
 MAX_SIDE = 65535  # a GIF stores its width and height in 16 bits
 OPAQUE_FROM = 128  # palette alpha from which an entry is opaque; below it, transparent
@@ -61,14 +62,14 @@ def transparent_index(alpha) -> int | None:
     return int(clear[0]) if clear.size else None
 
 
-def _check(indices, palette, alpha) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _check(indices, colors, alpha) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The inputs as contiguous uint8 arrays; raises :class:`ImageWriteError` when
     they do not make a GIF."""
-    indices, palette = np.asarray(indices), np.asarray(palette)
-    if palette.ndim != 2 or palette.shape[1] != 3 or not 1 <= len(palette) <= 256:
-        raise ImageWriteError(f"cannot encode a GIF: the palette must be (m, 3), m from 1 to 256, "
-                              f"not {palette.shape}")
-    m = len(palette)
+    indices, colors = np.asarray(indices), np.asarray(colors)
+    if colors.ndim != 2 or colors.shape[1] != 3 or not 1 <= len(colors) <= MAX_COLORS:
+        raise ImageWriteError(f"cannot encode a GIF: the palette must be (m, 3), m from 1 to {MAX_COLORS}, "
+                              f"not {colors.shape}")
+    m = len(colors)
     if indices.ndim != 2 or indices.dtype.kind not in "ui":
         raise ImageWriteError(f"cannot encode a GIF: the indices must be an (h, w) integer array, "
                               f"not {indices.shape} {indices.dtype}")
@@ -84,17 +85,17 @@ def _check(indices, palette, alpha) -> tuple[np.ndarray, np.ndarray, np.ndarray 
             raise ImageWriteError(f"cannot encode a GIF: alpha must be ({m},), one per palette entry, "
                                   f"not {alpha.shape}")
     return (np.ascontiguousarray(indices, dtype=np.uint8),
-            np.ascontiguousarray(palette, dtype=np.uint8), alpha)
+            np.ascontiguousarray(colors, dtype=np.uint8), alpha)
 
 
-def encode_gif(indices: np.ndarray, palette: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
-    """GIF bytes of ``indices`` into ``palette``, both kept exactly.
+def encode_gif(indices: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
+    """GIF bytes of ``indices`` into the palette ``colors``, both kept exactly.
 
     Parameters
     ----------
     indices : (h, w) uint8
         Palette index of every pixel, each below ``m``; h and w from 1 to 65535.
-    palette : (m, 3) uint8
+    colors : (m, 3) uint8
         RGB colours, 1 <= m <= 256.  The file's global colour table holds them
         in this order, padded with black to a power of two (at least 4).
     alpha : (m,) uint8 or None
@@ -127,7 +128,7 @@ def encode_gif(indices: np.ndarray, palette: np.ndarray, alpha: np.ndarray | Non
     >>> data[:6], data[13:25].hex()
     (b'GIF87a', 'ff00000000ff000000000000')
     """
-    indices, palette, alpha = _check(indices, palette, alpha)
+    indices, colors, alpha = _check(indices, colors, alpha)
     clear = transparent_index(alpha)
     if clear is not None:
         others = np.flatnonzero(alpha < OPAQUE_FROM)[1:]
@@ -139,7 +140,7 @@ def encode_gif(indices: np.ndarray, palette: np.ndarray, alpha: np.ndarray | Non
         raise ImageWriteError("cannot encode a GIF: it needs Pillow (pip install pillow)") from None
     h, w = indices.shape
     image = Image.frombytes("P", (w, h), indices.tobytes())
-    image.putpalette(palette.tobytes(), "RGB")
+    image.putpalette(colors.tobytes(), "RGB")
     options = {} if clear is None else {"transparency": clear, "background": clear}
     buffer = io.BytesIO()
     try:

@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from . import exif, png
-from .limits import MAX_PIXELS
+from .checks import is_int
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
+from .limits import MAX_PIXELS
 
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 WRITE_SUFFIXES = (".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -73,11 +74,11 @@ def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bo
     try:
         data = np.frombuffer(sys.stdin.buffer.read(), np.uint8) if str(path) == "-" else np.fromfile(path, np.uint8)
     except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
+        raise ImageReadError(f"{path}: no such file", path=path) from None
     except IsADirectoryError:
-        raise ImageReadError(f"{path}: is a folder, not an image") from None
+        raise ImageReadError(f"{path}: is a folder, not an image", path=path) from None
     except OSError as error:
-        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}", path=path) from None
     frames = frame_count(data)
     pixels, cut_short = _decode(data, path, max_pixels)
     turn = exif.orientation(data)
@@ -111,14 +112,14 @@ def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
     """:func:`decode_image`, and whether the file was cut short."""
     data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
-        raise ImageReadError(f"{name}: empty file")
+        raise ImageReadError(f"{name}: empty file", path=name)
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     head = data.tobytes() if is_jpeg else data[:HEADER_BYTES].tobytes()  # a JPEG's size may come late
     size = header_size(head)
     if size is not None:
         _check_pixels(name, *size, max_pixels)
     elif is_jpeg:  # libjpeg needs a frame header too: without one there is nothing to decode
-        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt JPEG: no frame header)")
+        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt JPEG: no frame header)", path=name)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         _check_png_chunks(name, data)
     image, cut_short = _imdecode(data), False
@@ -126,14 +127,15 @@ def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
     if image is None and end is not None and not data[-len(end):].tobytes() == end:
         image, cut_short = _imdecode(np.concatenate([data, np.frombuffer(end, np.uint8)])), True
     if image is None or image.size == 0:
-        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt or unsupported format)")
+        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt or unsupported format)", path=name)
     _check_pixels(name, image.shape[1], image.shape[0], max_pixels)
     if image.dtype == np.uint16:
         image = np.round(image / 257.0).astype(np.uint8)
     elif image.dtype in (np.float32, np.float64):
         image = np.rint(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
     elif image.dtype != np.uint8:
-        raise ImageReadError(f"{name}: unsupported pixel type {image.dtype} (8-, 16-bit or float images only)")
+        raise ImageReadError(f"{name}: unsupported pixel type {image.dtype} (8-, 16-bit or float images only)",
+                             path=name)
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2), cut_short
     channels = image.shape[2]
@@ -145,7 +147,7 @@ def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image), cut_short  # in place
     if channels == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image), cut_short
-    raise ImageReadError(f"{name}: unsupported number of channels ({channels})")
+    raise ImageReadError(f"{name}: unsupported number of channels ({channels})", path=name)
 
 
 def _imdecode(data: np.ndarray) -> np.ndarray | None:
@@ -172,7 +174,7 @@ def _check_png_chunks(name, data: np.ndarray) -> None:
         if length > size - pos - 12 + PNG_CHUNK_SLACK:
             raise ImageReadError(
                 f"{name}: not an image OpenCV can read (corrupt PNG: a chunk claims {length:,} bytes, "
-                f"the file has {size - pos:,} left)")
+                f"the file has {size - pos:,} left)", path=name)
         if data[pos + 4:pos + 8].tobytes() == b"IEND":
             return
         pos += 12 + length
@@ -182,8 +184,8 @@ def _check_pixels(name, width: int, height: int, max_pixels: int | None) -> None
     if max_pixels is not None and width * height > max_pixels:
         raise ImageReadError(
             f"{name}: {width}x{height} is {width * height / 1e6:.1f} MP, above the limit of "
-            f"{max_pixels / 1e6:g} MP (--max-pixels)"
-        )
+            f"{max_pixels / 1e6:g} MP (max_pixels)",
+            reason="too-many-pixels", path=name, parameter="max_pixels", value=(width, height), limit=max_pixels)
 
 
 @contextmanager
@@ -352,12 +354,14 @@ def check_targets(targets, inputs, force: bool) -> None:
         resolved = os.path.realpath(target)
         for source in inputs:
             if resolved == os.path.realpath(source):
-                raise OutputExistsError(f"{target}: is the input; refusing to overwrite it")
+                raise OutputExistsError(f"{target}: is the input; refusing to overwrite it",
+                                        reason="is-input", path=target)
         if resolved in seen:
-            raise OutputExistsError(f"{target}: named twice as an output")
+            raise OutputExistsError(f"{target}: named twice as an output", reason="named-twice", path=target)
         seen.add(resolved)
         if not force and os.path.lexists(target):
-            raise OutputExistsError(f"{target}: exists; use --force to overwrite it")
+            raise OutputExistsError(f"{target}: exists; use force=True to overwrite it",
+                                    reason="exists", path=target, parameter="force")
 
 
 def check_writable(folder) -> None:
@@ -370,36 +374,35 @@ def check_writable(folder) -> None:
         os.close(fd)
         os.unlink(probe)
     except FileExistsError:
-        raise ImageWriteError(f"{folder}: cannot make the folder: a file is in the way") from None
+        raise ImageWriteError(f"{folder}: cannot make the folder: a file is in the way", path=folder) from None
     except OSError as error:
-        raise ImageWriteError(f"{folder}: cannot write there: {error.strerror or error}") from None
+        raise ImageWriteError(f"{folder}: cannot write there: {error.strerror or error}", path=folder) from None
 
 
 def check_output_suffix(path) -> None:
     """Raise :class:`ParameterError` unless ``path`` ends in a format we write."""
     if Path(path).suffix.lower() not in WRITE_SUFFIXES:
-        raise ParameterError(
-            f"{path}: cannot write this format; use one of {', '.join(WRITE_SUFFIXES)}"
-        )
+        raise ParameterError(f"{path}: cannot write this format; use one of {', '.join(WRITE_SUFFIXES)}",
+                             path=path)
 
 
-def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, text: dict | None = None) -> bytes:
+def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
-    ``indices (h, w) uint8`` into ``palette (m, 3)`` RGB or ``(m, 4)`` RGBA
-    ``uint8``.  A PNG is written as a palette PNG (with tRNS for RGBA), with
-    ``text`` (keyword: value) in tEXt chunks; a GIF by :mod:`quantize.gif`;
-    anything else as OpenCV writes the true-colour (or RGBA, where the format
-    has alpha) picture.
+    ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
+    ``(m, 4)`` RGBA ``uint8``.  A PNG is written as a palette PNG (with tRNS
+    for RGBA), with ``text`` (keyword: value) in tEXt chunks; a GIF by
+    :mod:`quantize.gif`; anything else as OpenCV writes the true-colour (or
+    RGBA, where the format has alpha) picture.
     """
     suffix = suffix.lower()
     if suffix == ".png":
-        return png.encode_indexed(indices, palette, text)
+        return png.encode_indexed(indices, colors, text)
     if suffix == ".gif":
         from . import gif
 
-        return gif.encode_gif(indices, palette[:, :3], palette[:, 3] if palette.shape[1] == 4 else None)
-    pixels = palette[indices]
+        return gif.encode_gif(indices, colors[:, :3], colors[:, 3] if colors.shape[1] == 4 else None)
+    pixels = colors[indices]
     if pixels.shape[2] == 4 and suffix in _ALPHA_SUFFIXES:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
     else:
@@ -410,10 +413,10 @@ def encode_quantized(suffix: str, indices: np.ndarray, palette: np.ndarray, text
     return buffer.tobytes()
 
 
-def write_quantized(path, indices: np.ndarray, palette: np.ndarray) -> int:
+def write_quantized(path, indices: np.ndarray, colors: np.ndarray) -> int:
     """Write a quantized image atomically (see :func:`encode_quantized`); returns the bytes written."""
     path = Path(path)
-    data = encode_quantized(path.suffix, indices, palette)
+    data = encode_quantized(path.suffix, indices, colors)
     atomic_write(path, data)
     return len(data)
 
@@ -445,26 +448,27 @@ def write_together(files) -> None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except FileExistsError:
-                raise ImageWriteError(f"{path}: cannot make its folder: {path.parent} is a file") from None
+                raise ImageWriteError(f"{path}: cannot make its folder: {path.parent} is a file", path=path) from None
             except OSError as error:
-                raise ImageWriteError(f"{path}: cannot make its folder: {error.strerror or error}") from None
+                raise ImageWriteError(f"{path}: cannot make its folder: {error.strerror or error}",
+                                      path=path) from None
             temp = path.parent / f".{path.name[:40]}.{secrets.token_hex(4)}.part"
             try:
                 # Mode 0o666 less the umask, which the system applies: the usual mode of a new file.
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
             except OSError as error:
-                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}", path=path) from None
             temps.append((temp, path))
             try:
                 with os.fdopen(fd, "wb") as file:
                     file.write(data)
             except OSError as error:
-                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}", path=path) from None
         for temp, path in temps:
             try:
                 os.replace(temp, path)
             except OSError as error:
-                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}") from None
+                raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}", path=path) from None
     except BaseException:
         for temp, _ in temps:
             try:
@@ -520,7 +524,7 @@ def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
     >>> resize_padded(np.full((20, 10), 255, np.uint8), 28)[0].tolist() == [0] * 7 + [255] * 14 + [0] * 7
     True
     """
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+    if not is_int(size) or size < 1:
         raise ParameterError(f"size must be a whole number >= 1, got {size!r}")
     if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
         raise ParameterError(f"expected an (h, w) or (h, w, c) image, got shape {image.shape}")

@@ -13,8 +13,10 @@ import numpy as np
 
 from .errors import ImageReadError, ParameterError
 from .imageio import atomic_write, encode_quantized, read_image
+from .limits import MAX_COLORS
 
-FORMATS = (".gpl", ".json", ".txt", ".hex", ".png")
+TEXT_FORMATS = (".gpl", ".json", ".txt", ".hex")  # read back by read_palette
+FORMATS = (*TEXT_FORMATS, ".png")
 SWATCH_SIZE = 32  # pixels per colour square
 SWATCH_COLUMNS = 16
 
@@ -26,12 +28,12 @@ def to_hex(color) -> str:
     return "#" + "".join(f"{int(c):02x}" for c in color)
 
 
-def palette_entries(palette: np.ndarray, counts: np.ndarray) -> list[dict]:
-    """One dict per colour: ``hex``, ``rgb`` (and ``alpha`` for RGBA), ``count``
-    and ``share`` of pixels."""
+def palette_entries(colors: np.ndarray, counts: np.ndarray) -> list[dict]:
+    """One dict per colour of ``colors (m, 3|4) uint8`` with pixel ``counts (m,)``:
+    ``hex``, ``rgb`` (and ``alpha`` for RGBA), ``count`` and ``share`` of pixels."""
     total = int(np.sum(counts)) or 1
     entries = []
-    for c, n in zip(palette, counts):
+    for c, n in zip(colors, counts):
         entry = {"hex": to_hex(c), "rgb": [int(v) for v in c[:3]]}
         if len(c) == 4:
             entry["alpha"] = int(c[3])
@@ -42,24 +44,25 @@ def palette_entries(palette: np.ndarray, counts: np.ndarray) -> list[dict]:
 def check_palette_suffix(path) -> None:
     """Raise :class:`ParameterError` unless ``path`` ends in a palette format."""
     if Path(path).suffix.lower() not in FORMATS:
-        raise ParameterError(f"{path}: unknown palette format; use one of {', '.join(FORMATS)}")
+        raise ParameterError(f"{path}: unknown palette format; use one of {', '.join(FORMATS)}", path=path)
 
 
-def write_palette(path, palette: np.ndarray, counts: np.ndarray, name: str = "quantize") -> None:
-    """Write ``palette (m, 3) uint8`` with pixel ``counts (m,)`` in the format of ``path``."""
-    atomic_write(path, encode_palette(path, palette, counts, name))
+def write_palette(path, colors: np.ndarray, counts: np.ndarray, name: str = "quantize") -> None:
+    """Write the palette ``colors (m, 3|4) uint8`` with pixel ``counts (m,)`` in the format of ``path``."""
+    atomic_write(path, encode_palette(path, colors, counts, name))
 
 
-def encode_palette(path, palette: np.ndarray, counts: np.ndarray, name: str = "quantize") -> bytes:
-    """The bytes of a palette file in the format of ``path``'s extension."""
+def encode_palette(path, colors: np.ndarray, counts: np.ndarray, name: str = "quantize") -> bytes:
+    """The bytes of a palette file of ``colors (m, 3|4) uint8`` with pixel
+    ``counts (m,)``, in the format of ``path``'s extension."""
     path = Path(path)
     check_palette_suffix(path)
     suffix = path.suffix.lower()
     if suffix == ".png":
-        return encode_quantized(".png", swatch_indices(len(palette)), palette)
-    entries = palette_entries(palette, counts)
+        return encode_quantized(".png", swatch_indices(len(colors)), colors)
+    entries = palette_entries(colors, counts)
     if suffix == ".gpl":
-        lines = ["GIMP Palette", f"Name: {name}", f"Columns: {min(len(palette), SWATCH_COLUMNS)}", "#"]
+        lines = ["GIMP Palette", f"Name: {name}", f"Columns: {min(len(colors), SWATCH_COLUMNS)}", "#"]
         lines += [
             f"{e['rgb'][0]:3d} {e['rgb'][1]:3d} {e['rgb'][2]:3d}\t{e['hex']} {100 * e['share']:.2f}%"
             for e in entries
@@ -87,12 +90,12 @@ def read_palette(path) -> np.ndarray:
     ``uint8``."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".gpl", ".json", ".txt", ".hex"):
-        raise ParameterError(f"{path}: cannot read palettes of this format")
+    if suffix not in TEXT_FORMATS:
+        raise ParameterError(f"{path}: cannot read palettes of this format", path=path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}", path=path) from None
     try:
         if suffix == ".json":
             entries = json.loads(text)["colors"]
@@ -115,9 +118,9 @@ def read_palette(path) -> np.ndarray:
         array = np.array(colors, dtype=np.int64)
         array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 3)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        raise ImageReadError(f"{path}: not a valid {suffix} palette") from None
+        raise ImageReadError(f"{path}: not a valid {suffix} palette", path=path) from None
     if array.size == 0 or (array < 0).any() or (array > 255).any():
-        raise ImageReadError(f"{path}: not a valid {suffix} palette")
+        raise ImageReadError(f"{path}: not a valid {suffix} palette", path=path)
     return array.astype(np.uint8)
 
 
@@ -128,12 +131,13 @@ def load_palette(path) -> np.ndarray:
     of their values.  Raises :class:`ImageReadError` when an image has more
     than 256 colours.
     """
-    if Path(path).suffix.lower() in (".gpl", ".json", ".txt", ".hex"):
+    if Path(path).suffix.lower() in TEXT_FORMATS:
         return read_palette(path)
     image = read_image(path)
     if image.shape[2] == 4 and (image[:, :, 3] == 255).all():
         image = image[:, :, :3]
     colors = np.unique(image.reshape(-1, image.shape[2]), axis=0)
-    if len(colors) > 256:
-        raise ImageReadError(f"{path}: has {len(colors)} colours; a palette holds at most 256")
+    if len(colors) > MAX_COLORS:
+        raise ImageReadError(f"{path}: has {len(colors)} colours; a palette holds at most {MAX_COLORS}",
+                             path=path, value=len(colors), limit=MAX_COLORS)
     return colors

@@ -79,8 +79,8 @@ def deflate(data: bytes, level: int) -> bytes:
     return bytes([0x78, flags]) + b"".join(body) + struct.pack(">I", zlib.adler32(data))
 
 
-def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None = None) -> bytes:
-    """PNG bytes of ``indices (h, w) uint8`` into ``palette (m, 3)`` RGB or
+def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
+    """PNG bytes of ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
     ``(m, 4)`` RGBA ``uint8``, m <= 256, with ``text`` (keyword: Latin-1 value)
     in tEXt chunks before the image data.
 
@@ -89,23 +89,23 @@ def encode_indexed(indices: np.ndarray, palette: np.ndarray, text: dict | None =
     them) so that tRNS is as short as it can be, and no tRNS is written when
     every entry is opaque.
     """
-    palette = np.ascontiguousarray(palette, dtype=np.uint8)
+    colors = np.ascontiguousarray(colors, dtype=np.uint8)
     transparency = b""
-    if palette.shape[1] == 4:
-        order = np.argsort(palette[:, 3] == 255, kind="stable")  # translucent entries first
+    if colors.shape[1] == 4:
+        order = np.argsort(colors[:, 3] == 255, kind="stable")  # translucent entries first
         if (order != np.arange(len(order))).any():
             inverse = np.empty(256, dtype=np.uint8)
             inverse[order] = np.arange(len(order))
-            indices, palette = inverse[indices], palette[order]
-        translucent = int(np.count_nonzero(palette[:, 3] < 255))
-        transparency = _chunk(b"tRNS", palette[:translucent, 3].tobytes()) if translucent else b""
-        palette = np.ascontiguousarray(palette[:, :3])
+            indices, colors = inverse[indices], colors[order]
+        translucent = int(np.count_nonzero(colors[:, 3] < 255))
+        transparency = _chunk(b"tRNS", colors[:translucent, 3].tobytes()) if translucent else b""
+        colors = np.ascontiguousarray(colors[:, :3])
     h, w = indices.shape
-    depth = bit_depth(len(palette))
+    depth = bit_depth(len(colors))
     texts = [_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
              for key, value in (text or {}).items()]
     return _png(w, depth, 3, _pack_rows(indices, depth),
-                [_chunk(b"PLTE", palette.tobytes()), transparency, *texts])
+                [_chunk(b"PLTE", colors.tobytes()), transparency, *texts])
 
 
 def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) -> bytes:

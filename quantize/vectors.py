@@ -95,7 +95,8 @@ class VectorSet:
 
 
 def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs: int = 1,
-                 max_pixels: int | None = MAX_PIXELS, on_progress: ProgressCallback | None = None) -> VectorSet:
+                 max_pixels: int | None = MAX_PIXELS, on_progress: ProgressCallback | None = None,
+                 describe=None) -> VectorSet:
     """Load the images of ``source`` (a folder, an IDX file or a ``.npy`` array;
     see the module's notes) as a :class:`VectorSet`.
 
@@ -104,7 +105,8 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
     (``(size, size, 3)``); ``labels``: a labels file, which replaces any labels
     the source has; ``jobs``: threads decoding a folder's images; ``max_pixels``:
     a larger image of a folder is a failure; ``on_progress``: see
-    :mod:`quantize.progress`.  The result does not depend on ``jobs``.
+    :mod:`quantize.progress`; ``describe(error) -> str``: how the causes of
+    failures are worded (default ``str``).  The result does not depend on ``jobs``.
 
     Raises :class:`ImageReadError` when ``source`` is missing, is not a valid
     IDX file or array, or (a folder) holds no image that can be read;
@@ -118,7 +120,7 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
     path = Path(source)
     notify(on_progress, 0.0)
     if path.is_dir():
-        data = _load_folder(path, int(size), bool(grey), int(jobs), max_pixels, on_progress)
+        data = _load_folder(path, int(size), bool(grey), int(jobs), max_pixels, on_progress, describe or str)
     elif not path.exists():
         raise ImageReadError(f"{source}: no such file or folder")
     elif path.suffix.lower() == ".npy":
@@ -138,7 +140,7 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
 # --- a folder of images ---------------------------------------------------------------------------
 
 
-def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress) -> VectorSet:
+def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress, describe) -> VectorSet:
     files, failures = [], []
     for found in find_images([folder], recursive=True):
         if found.kind is Kind.FILE:
@@ -155,7 +157,7 @@ def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress) -> Vec
         try:
             image = read_image(path, max_pixels=max_pixels)
         except ImageReadError as error:
-            return None, _cause(str(error), str(path))
+            return None, _cause(describe(error), str(path))
         return resize_padded(to_grey(image) if grey else over_black(image), size), None
 
     pictures, names, classes = [], [], []
