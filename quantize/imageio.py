@@ -8,6 +8,7 @@ file and a killed run leaves none behind.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import struct
@@ -437,8 +438,10 @@ def write_together(files) -> None:
     to a temporary file beside its target (``.NAME.xxxxxxxx.part``, the name
     cut short so that a long target name still fits), and only when all of
     them are written are they moved into place with ``os.replace``.  When any
-    write fails (disk full, no permission), none of the targets is touched
-    and no temporary file is left.  Raises :class:`ImageWriteError` naming the
+    write fails (disk full, no permission), or a target is a folder, none of
+    the targets is touched and no temporary file is left.  (A move that fails
+    for another reason after others succeeded, which takes a change to the
+    folder during the write, is the one case that leaves some targets new.)  Raises :class:`ImageWriteError` naming the
     file and the cause.
     """
     temps = []
@@ -464,6 +467,9 @@ def write_together(files) -> None:
                     file.write(data)
             except OSError as error:
                 raise ImageWriteError(f"{path}: cannot write: {error.strerror or error}", path=path) from None
+        for _, path in temps:  # a folder in a target's place would fail its os.replace: before any
+            if path.is_dir() and not path.is_symlink():  # file is moved, so that none is
+                raise ImageWriteError(f"{path}: cannot write: {os.strerror(errno.EISDIR)}", path=path)
         for temp, path in temps:
             try:
                 os.replace(temp, path)

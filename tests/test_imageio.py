@@ -126,3 +126,19 @@ def test_large_palette_png_decodes(monkeypatch):
     indices = rng.integers(0, 40, size=(120, 90), dtype=np.uint8)
     decoded = cv2.imdecode(np.frombuffer(png.encode_indexed(indices, palette), np.uint8), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(decoded[:, :, ::-1], palette[indices])
+
+
+def test_write_together_refuses_a_folder_target_before_moving_any_file(tmp_path):
+    """All or nothing: a folder in the place of a later target is found before
+    the first file is moved, so the earlier targets keep their old bytes and
+    no temporary file is left."""
+    from quantize.errors import ImageWriteError
+    from quantize.imageio import write_together
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.png"
+    first.write_bytes(b"old")
+    second.mkdir()
+    with pytest.raises(ImageWriteError, match="b.png: cannot write: Is a directory"):
+        write_together([(first, b"new"), (second, b"new")])
+    assert first.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.png"]
