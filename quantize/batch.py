@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .discover import DEFAULT_PATTERNS, Kind, default_jobs, find_images  # noqa: F401 (batch.default_jobs)
+from .discover import DEFAULT_PATTERNS, Kind, find_images
 from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowError, QuantizeError
 from .errors import OutputLargerError
 from .files import OutputOptions, parameters, quantize_file, recorded_parameters

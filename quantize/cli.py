@@ -442,6 +442,7 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
       quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
     """
     from . import batch
+    from .discover import default_jobs
 
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
@@ -484,7 +485,7 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
                 saved += record.bytes_in - record.bytes_out
                 bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
 
-        summary = batch.run(work, out_dir, workers=jobs or batch.default_jobs(),
+        summary = batch.run(work, out_dir, workers=jobs or default_jobs(),
                             scheduler=scheduler if executor == "dask" else None,
                             on_progress=on_progress, on_record=on_record, describe=describe)
     if as_json:
@@ -539,6 +540,7 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
     """
     from . import cluster
     from .discover import default_jobs
+    from .report import metric_rows
 
     ks = parse_ks(ks_text, k, k, most=None) if ks_text else []
     out_dir = out_dir or source.with_name(f"{source.name.split('.')[0]}-clusters")
@@ -558,7 +560,7 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
                                               f"{'compl.':>6}" if labelled else "")
         lines = [f"{len(report.names)} vectors of {'x'.join(map(str, report.shape))}, {report.method}",
                  head + f" {'iter':>5} {'seconds':>8}"]
-        for row in cluster.metric_rows(report):
+        for row in metric_rows(report):
             line = f"{row['k']:>4} {row['inertia']:>12.1f}"
             if labelled:
                 line += (f" {row['accuracy']:>8.3f} {row['v_measure']:>7.3f} {row['adjusted_rand']:>6.3f} "

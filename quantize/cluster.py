@@ -29,7 +29,7 @@ from .kmeans import kmeans, minibatch_kmeans
 from .metrics.clustering import ClusterScores, cluster_scores, majority_labels
 from .options import KMeansOptions
 from .progress import ProgressCallback, notify, span
-from .report import assignments_csv, cluster_json, metric_rows, metrics_csv  # noqa: F401 (cluster.metric_rows)
+from .report import assignments_csv, cluster_json, metrics_csv
 from .report import plain as _plain
 from .vectors import VectorSet, load_vectors
 

@@ -25,7 +25,7 @@ def test_default_jobs_follows_the_affinity_mask(monkeypatch):
 def test_batch_keeps_the_names_it_shares():
     from quantize import batch
 
-    assert batch.find_images is find_images and batch.Kind is Kind and batch.default_jobs is discover.default_jobs
+    assert batch.find_images is find_images and batch.Kind is Kind
     assert batch.DEFAULT_PATTERNS is DEFAULT_PATTERNS
 
 
