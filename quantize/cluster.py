@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import OutputExistsError, ParameterError
 from .imageio import check_targets, check_writable, write_together
-from .kmeans import kmeans, minibatch_kmeans
+from .core import kmeans, minibatch_kmeans
 from .metrics import ClusterScores, cluster_scores, majority_labels
 from .pipeline import KMeansOptions
 from .progress import ProgressCallback, notify, span

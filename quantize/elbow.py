@@ -37,10 +37,10 @@ import numpy as np
 from .errors import OutputExistsError
 from .histogram import Histogram, color_histogram
 from .imageio import MAX_PIXELS, check_targets, check_writable, read_image
-from .kmeans import kmeans, nearest_centroid
+from .core import kmeans
+from .core.nearest import ColorSet, nearest_centroid, nearest_palette
 from .pipeline import KMeansOptions, apply_palette, psnr_from_distortion, sample_levels, to_palette
 from .progress import ProgressCallback, notify
-from .remap import ColorSet, nearest_palette
 from .spaces import srgb_to_oklab
 
 CLEAR_RATIO = 4.0

@@ -18,9 +18,10 @@ from .errors import ParameterError, QualityTooLowError
 from .limits import DEFAULT_SPEED, DITHER_METHODS, MAX_COLORS, SPACES, SPEEDS
 from .histogram import (Histogram, coarsen, color_histogram, from_working_points, key_histogram, pack,
                         working_points)
-from .kmeans import INITS, auto_n_init, kmeans, nearest_centroid
+from .core import INITS, auto_n_init, kmeans
+from .core.nearest import nearest_centroid, nearest_palette
 from .progress import ProgressCallback, notify, span
-from .remap import nearest_palette, remap
+from .remap import remap
 
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
