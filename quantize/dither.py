@@ -116,7 +116,7 @@ def dither(points, palette, method: str, strength: float = 1.0) -> np.ndarray:
     if len(entries) == 1:
         return np.zeros((h, w), dtype=np.uint8)
     if method == "none" or strength == 0.0:
-        labels, _ = nearest_entry(image.reshape(h * w, c), Entries(entries, np.float32), exact=True)
+        labels, _ = nearest_entry(image.reshape(h * w, c), Entries(entries, np.float32), exact=True, scores=False)
         return labels.astype(np.uint8).reshape(h, w)
     if method == "ordered":
         return ordered(image, entries, strength)
@@ -177,7 +177,7 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
     flat = image.reshape(h * w, c)
     sample = _sample(flat, w)
     entries = Entries(palette, np.float32)
-    diff = sample.astype(np.float64) - palette[nearest_entry(sample, entries)[0]]
+    diff = sample.astype(np.float64) - palette[nearest_entry(sample, entries, scores=False)[0]]
     limit_sq = np.float32(LIMIT_FACTOR * float(np.einsum("ij,ij->", diff, diff)) / len(sample))
     lo, hi, slack = _carry_bounds(flat, palette)
     lo, hi = lo[:, None], hi[:, None]
@@ -279,13 +279,13 @@ def ordered(image: np.ndarray, palette: np.ndarray, strength: float = 1.0) -> np
     h, w, c = image.shape
     flat = image.reshape(h * w, c)
     entries = Entries(palette, np.float32)
-    labels, _ = nearest_entry(flat, entries)
+    labels, _ = nearest_entry(flat, entries, scores=False)
     amplitude = (strength * entry_spacing(palette)).astype(np.float32)[labels].reshape(h, w)
     thresholds = ((bayer_matrix(8) + 0.5) / 64 - 0.5).astype(np.float32)
     amplitude *= np.tile(thresholds, (-(-h // 8), -(-w // 8)))[:h, :w]
     shifted = amplitude[:, :, None] * principal_axis(palette)
     shifted += image
-    labels, _ = nearest_entry(shifted.reshape(h * w, c), entries)
+    labels, _ = nearest_entry(shifted.reshape(h * w, c), entries, scores=False)
     return labels.astype(np.uint8).reshape(h, w)
 
 

@@ -156,7 +156,7 @@ class Entries:
 
 
 def search(points: np.ndarray, entries: Entries, *, top: int = 1, index: np.ndarray | None = None,
-           columns: bool = False) -> tuple[np.ndarray, np.ndarray]:
+           columns: bool = False, scores: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """The ``top`` best entries of each point, in blocks of :func:`block_rows`.
 
     Parameters
@@ -175,6 +175,9 @@ def search(points: np.ndarray, entries: Entries, *, top: int = 1, index: np.ndar
         Lay each block out one entry per row (see the module docstring):
         faster with few entries; the Lloyd search uses it up to
         ``COLUMN_ENTRIES`` entries.
+    scores : bool
+        False: the labels alone (``top`` must be 1), the scores are not
+        gathered (None is returned for them).
 
     Returns
     -------
@@ -183,14 +186,15 @@ def search(points: np.ndarray, entries: Entries, *, top: int = 1, index: np.ndar
         runner-up when ``top`` is 3; the last place's entry is not looked for,
         its score serves as a bound for all the others.  0 where ``m`` is
         smaller than the place.
-    scores : (top, n) float64
+    scores : (top, n) float64 or None
         The scores of the ``top`` best, ``-inf`` where ``m`` is smaller.
     """
     n = len(points) if index is None else len(index)
     m, d = entries.m, entries.d
     labels = np.zeros((max(1, top - 1), n), dtype=np.intp)
-    scores = np.full((top, n), -np.inf)
+    best = np.full((top, n), -np.inf) if scores else None
     step = block_rows(m)
+    every = np.arange(step)  # row numbers in a block
     rank = _rank_columns if columns else _rank_rows
     preference = None  # m - j in row j, for the column layout
     if columns:
@@ -213,42 +217,47 @@ def search(points: np.ndarray, entries: Entries, *, top: int = 1, index: np.ndar
             block = np.matmul(entries.by_entry, rows.T, out=out if size == step else None)
         else:
             block = np.matmul(rows, entries.matrix, out=None if out is None else out[:len(rows)])
-        rank(block, labels[:, start:stop], scores[:, start:stop], preference)
-    return labels, scores
+        rank(block, labels[:, start:stop], None if best is None else best[:, start:stop], every, preference)
+    return labels, best
 
 
-def _rank_rows(block, labels, scores, preference) -> None:
-    """Fill ``labels`` and ``scores`` (see :func:`search`) from the scores
-    ``block (s, m)`` (overwritten; ``s`` may exceed their size by one copy)."""
-    size = scores.shape[1]
-    every = np.arange(len(block))
-    for place in range(min(block.shape[1], len(scores))):  # (argmax is faster than max along rows)
+def _rank_rows(block, labels, scores, every, preference) -> None:
+    """Fill ``labels`` and ``scores`` (see :func:`search`; None: the best
+    label alone) from the scores ``block (s, m)`` (overwritten; ``s`` may
+    exceed their size by one copy); ``every`` holds ``0, 1, ...``."""
+    size = labels.shape[1]
+    every = every[: len(block)]
+    places = 1 if scores is None else len(scores)
+    for place in range(min(block.shape[1], places)):  # (argmax is faster than max along rows)
         chosen = block.argmax(axis=1)
-        scores[place] = block[every, chosen][:size]
+        if scores is not None:
+            scores[place] = block[every, chosen][:size]
         if place < len(labels):
             labels[place] = chosen[:size]
-        if place + 1 < len(scores):
+        if place + 1 < places:
             block[every, chosen] = -np.inf
 
 
-def _rank_columns(block, labels, scores, preference) -> None:
+def _rank_columns(block, labels, scores, every, preference) -> None:
     """:func:`_rank_rows` for a block laid out one entry per row, ``(m, s)``;
     ``preference (m, >= s)`` holds ``m - j`` in row ``j``."""
-    m, size = len(block), scores.shape[1]
-    every = np.arange(block.shape[1])
-    for place in range(min(m, len(scores))):
+    m, size = len(block), labels.shape[1]
+    every = every[: block.shape[1]]
+    places = 1 if scores is None else len(scores)
+    for place in range(min(m, places)):
         best = block.max(axis=0)
-        scores[place] = best[:size]
+        if scores is not None:
+            scores[place] = best[:size]
         if place < len(labels):  # the first entry with the best score
             ranked = np.multiply(block == best, preference[:, : len(every)])
             chosen = m - ranked.max(axis=0).astype(np.intp)
             labels[place] = chosen[:size]
-            if place + 1 < len(scores):
+            if place + 1 < places:
                 block.ravel()[chosen * len(every) + every] = -np.inf
 
 
-def nearest_entry(points: np.ndarray, entries: Entries, *, exact: bool = False,
-                  columns: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def nearest_entry(points: np.ndarray, entries: Entries, *, exact: bool = False, columns: bool = False,
+                  scores: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """The nearest entry of each point and its score.
 
     Parameters
@@ -262,36 +271,44 @@ def nearest_entry(points: np.ndarray, entries: Entries, *, exact: bool = False,
         docstring), so that the label is the exact nearest entry whatever the
         values.  Skipped when every score is exact anyway (whole numbers below
         ``WHOLE_LIMIT``).
-    columns : bool
+    columns, scores : bool
         As for :func:`search`.
 
     Returns
     -------
     labels : (n,) intp
         The nearest entry of each point, ties to the lower index.
-    scores : (n,) float64
+    scores : (n,) float64 or None
         Its score ``x . p - |p|^2 / 2`` as the search computed it.
     """
-    settle = exact and entries.m > 1
-    if settle:
-        whole, x_max = _whole_and_largest(points)
-        p_l1 = float(np.abs(entries.values).sum(axis=1).max())
-        p_sq = float(np.einsum("ij,ij->i", entries.values, entries.values).max()) / 2
-        settle = not (whole and _integral(entries.values) and float(x_max.max(initial=0.0)) * p_l1 + p_sq
-                      < WHOLE_LIMIT)
-    labels, scores = search(points, entries, top=2 if settle else 1, columns=columns)
+    slack = _tie_slack(points, entries) if exact and entries.m > 1 else None
+    labels, best = search(points, entries, top=1 if slack is None else 2, columns=columns,
+                          scores=scores or slack is not None)
     labels = labels[0]
-    if settle:
-        unit = (entries.d + 2) * float(np.finfo(entries.dtype).eps) / 2 * TIE_MARGIN
-        slack = unit * (x_max * p_l1 + p_sq)  # (n,) of the points' dtype, compared in it
-        dtype = entries.dtype
-        close = np.flatnonzero(scores[1].astype(dtype) >= scores[0].astype(dtype) - slack)
+    if slack is not None:
+        dtype = entries.dtype  # compared in the precision of the scores
+        close = np.flatnonzero(best[1].astype(dtype) >= best[0].astype(dtype) - slack)
         step = block_rows(entries.m)
         for start in range(0, len(close), step):
             rows = close[start:start + step]
             diff = points[rows, None, :].astype(np.float64) - entries.values[None, :, :]
             labels[rows] = np.einsum("ijk,ijk->ij", diff, diff).argmin(axis=1)
-    return labels, scores[0]
+    return labels, None if best is None or not scores else best[0]
+
+
+def _tie_slack(points: np.ndarray, entries: Entries) -> np.ndarray | None:
+    """How close ``(n,)``, in the points' dtype, the runner-up's score must
+    come to the best one for :func:`nearest_entry` to settle a point again:
+    ``TIE_MARGIN`` times the rounding bound of a score, ``(d + 2) u (max|x|
+    |p|_1 + |p|^2 / 2)``; None when every score is exact (whole numbers below
+    ``WHOLE_LIMIT``)."""
+    whole, x_max = _whole_and_largest(points)
+    p_l1 = float(np.abs(entries.values).sum(axis=1).max())
+    p_sq = float(np.einsum("ij,ij->i", entries.values, entries.values).max()) / 2
+    if whole and _integral(entries.values) and float(x_max.max(initial=0.0)) * p_l1 + p_sq < WHOLE_LIMIT:
+        return None
+    unit = (entries.d + 2) * float(np.finfo(entries.dtype).eps) / 2 * TIE_MARGIN
+    return unit * (x_max * p_l1 + p_sq)
 
 
 def _whole_and_largest(points: np.ndarray) -> tuple[bool, np.ndarray]:
