@@ -232,7 +232,7 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
             carried += x
             block[c] = one
             # Step 3: the nearest entry.
-            chosen = entries.scores(block.T, out=scores[:n]).argmax(axis=1)
+            chosen, _ = entries.nearest_in(block.T, out=scores[:n])
             out[here] = chosen
             # Step 4: damp a large own error, then diffuse it.
             err = carried - np.take(pal_t, chosen, axis=1)

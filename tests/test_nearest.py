@@ -136,6 +136,9 @@ def test_bias_after_is_the_product_then_the_bias():
     want += (-0.5 * np.einsum("ij,ij->i", centroids, centroids)).astype(np.float32)
     np.testing.assert_array_equal(entries.scores(rows), want)
     assert entries.matrix.shape == (50, 7) and entries.bias.dtype == np.float32
+    labels, scores = entries.nearest_in(rows, out=np.empty((300, 7), np.float32))
+    np.testing.assert_array_equal(labels, want.argmax(axis=1))
+    np.testing.assert_array_equal(scores, want)
 
 
 def test_nearest_centroid_is_brute_force_on_separated_points():

@@ -204,8 +204,7 @@ class _Steps:
             batch[...] = self.X[index]
         batch -= self.mean_d
         # Assignment: the largest x.c - c^2/2, in the points' precision.
-        scores = Entries(centroids, self.dtype, bias_after=True).scores(batch, out=self.scores)
-        labels = scores.argmax(axis=1)
+        labels, scores = Entries(centroids, self.dtype, bias_after=True).nearest_in(batch, out=self.scores)
         best = scores[self.every, labels].astype(np.float64)
         sq = np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
         moved = self._move(centroids, labels)
@@ -305,7 +304,7 @@ def _label_all(X, w, mean, centroids, dtype):
             np.subtract(X[lo:lo + m], mean, out=rows[:m])
             if products is not rows:
                 np.copyto(products[:m], rows[:m], casting="same_kind")
-            block_labels = entries.scores(products[:m], out=scores[:m]).argmax(axis=1)
+            block_labels, _ = entries.nearest_in(products[:m], out=scores[:m])
             labels[lo:lo + m] = block_labels
             np.take(centroids, block_labels, axis=0, out=own[:m])
             rows[:m] -= own[:m]

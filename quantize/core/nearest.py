@@ -58,9 +58,9 @@ scores in other ways, kept so that their results do not change by a bit:
 - ``Entries(..., bias_after=True)`` computes ``x @ p`` and then adds
   ``-|p|^2 / 2``, two roundings instead of one: the mini-batch steps and their
   last labelling (:mod:`quantize.core.minibatch`).  They, and each wavefront of
-  error diffusion (:mod:`quantize.dither`), score one block as they cut it
-  (:meth:`Entries.scores`: the mini-batch, a pass over the data, a wavefront,
-  single rows included).
+  error diffusion (:mod:`quantize.dither`), search one block as they cut it
+  (:meth:`Entries.nearest_in`: the mini-batch, a pass over the data, a
+  wavefront, single rows included).
 - ``search(..., columns=True)`` lays each block out one entry per row,
   ``[p; -|p|^2/2]^T @ [x, 1]^T``, as NumPy reduces short rows slowly (twice
   as fast with up to ``COLUMN_ENTRIES`` entries).  The same dot products: in
@@ -153,6 +153,13 @@ class Entries:
         if self.bias is not None:
             out += self.bias
         return out
+
+    def nearest_in(self, rows: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest entry ``(s,) intp`` of each of ``rows``, one block as
+        given (see :meth:`scores`), ties to the lower index, and the scores
+        ``(s, m)`` it was chosen by."""
+        scores = self.scores(rows, out)
+        return scores.argmax(axis=1), scores
 
 
 def search(points: np.ndarray, entries: Entries, *, top: int = 1, index: np.ndarray | None = None,
