@@ -52,6 +52,8 @@ class ColumnPoints:
         return _cluster_sums(labels, self.w[points], np.take(self.w_cols, points, axis=1), k)
 
     def sq_to_pair(self, points, centroids, a, b):
+        """Exact squared distances ``(m,)`` float64 from ``points (m,)`` to
+        ``centroids[a]`` and to ``centroids[b]`` (see :func:`_sq_to_pair`)."""
         return _sq_to_pair(self.columns, points, centroids.T, a, b)
 
     def sq_to_assigned(self, centroids, labels):

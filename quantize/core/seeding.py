@@ -26,12 +26,16 @@ _DRAW_BLOCK = 256
 # they fall back on the sums the first steps compute.
 _SUM_SLACK = 4.0
 
-# _matmul does a product whole from this many terms per element on.
+# _matmul does a product whole when its elements have more terms than this.
 _THIN_INNER = 64
 
 
 def init_centroids(X, Xa, w, x_sq, k, init, rng):
-    """Starting centroids, ``(k, d)`` float64, by the named method."""
+    """Starting centroids, ``(k, d)`` float64, by the named method ``init``
+    ("random" or "k-means++") and the generator ``rng``; ``X (n, d)`` are the
+    centred points (float64, or the row layout's own dtype), ``Xa (n, d + 1)``
+    them augmented in the products' dtype, ``w (n,)`` and ``x_sq (n,)``
+    float64 their weights and squared norms."""
     if init == "random":
         chosen = rng.choice(len(X), size=k, replace=False, p=w / w.sum())
         return np.take(X, chosen, axis=0).astype(np.float64)
