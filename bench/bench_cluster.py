@@ -74,7 +74,7 @@ def main():
                   f"{row['adjusted_rand']:>6.3f} {row['seconds']:>8.2f}")
         if args.docs and minibatch:
             shutil.copyfile(out / "centroids.png", ROOT / "docs" / "cluster-digits-k36.png")
-    code = (f"from quantize.vectors import load_vectors; from quantize.kmeans import kmeans; "
+    code = (f"from quantize.vectors import load_vectors; from quantize import kmeans; "
             f"v = load_vectors({str(images)!r}).vectors; "
             f"print(v.nbytes); kmeans(v, 256, seed=0, max_iter={args.max_iter})")
     wall, peak, stdout = timed([sys.executable, "-c", code])

@@ -4,9 +4,12 @@ For each sample photo: its weighted unique colours as float32 points, then
 ``quantize.kmeans(points, K, weights=counts, seed=0)`` and scikit-learn's
 ``KMeans(K, n_init=1, random_state=0)`` on the same data, in the same run,
 interleaved; the time is the median of --repeats runs and the ratio is
-sklearn time / our time.  --baseline FILE also times another version of
-``quantize/kmeans.py`` (say ``git show REV:quantize/kmeans.py > FILE``) and
-checks that it gives the same labels, centroids and history.
+sklearn time / our time.  --baseline FILE also times an older core, which
+was one module ``quantize/kmeans.py`` before the package ``quantize/core``
+(say ``git show 788f270:quantize/kmeans.py > FILE``; it imports only
+``.errors`` and ``.progress``, loaded as a module of the package
+``quantize``), and checks that it gives the same labels, centroids and
+history.
 
     python bench/bench_core_profile.py [--ks 16,64,256] [--repeats 3] [--baseline FILE]
 """
@@ -30,7 +33,8 @@ IMAGES = ["astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg"]
 
 
 def load_baseline(path):
-    """The module at ``path``, loaded as a sibling of quantize.kmeans."""
+    """The module at ``path``, loaded as a module of the package quantize
+    (its relative imports find quantize's modules)."""
     spec = importlib.util.spec_from_file_location("quantize._kmeans_baseline", path)
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "quantize"
@@ -44,7 +48,7 @@ def main():
     parser.add_argument("--ks", default="16,64,256")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--images", default=",".join(IMAGES))
-    parser.add_argument("--baseline", help="another kmeans.py to time and compare with")
+    parser.add_argument("--baseline", help="an older single-module core (kmeans.py) to time and compare with")
     args = parser.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
     runners = {"ours": quantize.kmeans}

@@ -32,7 +32,7 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_info
 
-from quantize.kmeans import kmeans, minibatch_kmeans
+from quantize.core import kmeans, minibatch_kmeans
 from quantize.metrics import majority_accuracy
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from quantize import read_image
 from quantize.pipeline import psnr_from_distortion, to_palette
-from quantize.remap import nearest_palette
+from quantize.core.nearest import nearest_palette
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_images"

@@ -6,13 +6,11 @@ The names below are loaded on first use, so that ``import quantize`` (and
 ``quantize --help``) does not pay for NumPy and OpenCV.
 """
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
 _WHERE = {
-    "kmeans": "kmeans", "KMeansResult": "kmeans", "minibatch_kmeans": "kmeans",
+    "kmeans": "core", "KMeansResult": "core", "minibatch_kmeans": "core",
     "quantize_image": "pipeline", "fit_palette": "pipeline", "apply_palette": "pipeline",
     "fit_to_quality": "pipeline",
     "KMeansOptions": "pipeline", "Palette": "pipeline", "QuantizedImage": "pipeline",
@@ -36,20 +34,3 @@ def __getattr__(name):
 def __dir__():
     return sorted(__all__)
 
-
-class _Package(types.ModuleType):
-    """``quantize.kmeans`` is the function, as it was when every name was
-    imported eagerly, although the submodule of the same name, once imported,
-    would otherwise take its place (the submodule stays ``sys.modules
-    ["quantize.kmeans"]``, and ``from quantize.kmeans import ...`` works)."""
-
-    @property
-    def kmeans(self):
-        return importlib.import_module(".kmeans", __name__).kmeans
-
-    @kmeans.setter
-    def kmeans(self, module):  # the import system setting the submodule: keep the function
-        pass
-
-
-sys.modules[__name__].__class__ = _Package

@@ -25,7 +25,7 @@ import numpy as np
 from . import plots
 from .errors import OutputExistsError, ParameterError
 from .imageio import check_targets, check_writable, write_together
-from .kmeans import kmeans, minibatch_kmeans
+from .core import kmeans, minibatch_kmeans
 from .metrics.clustering import ClusterScores, cluster_scores, majority_labels
 from .options import KMeansOptions
 from .progress import ProgressCallback, notify, span
@@ -137,7 +137,7 @@ def fit(vectors: np.ndarray, k: int, options: KMeansOptions | None = None, *, mi
 
     Full k-means (:func:`quantize.kmeans`) with ``options`` (init, n_init,
     tol, max_iter, seed; ``speed`` does not apply), or with ``minibatch``
-    :func:`quantize.kmeans.minibatch_kmeans` (``max_iter`` then counts passes
+    :func:`quantize.core.minibatch_kmeans` (``max_iter`` then counts passes
     over the data, ``tol`` does not apply: its runs stop early as
     scikit-learn's do by default, when the smoothed batch inertia stops
     falling; of ``n_init`` runs the one of least inertia on all the vectors

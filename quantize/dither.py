@@ -6,7 +6,8 @@ premultiplied RGBA, or another space; no range is assumed beyond the one of
 the points and the palette the caller passes):
 
 ``"none"``
-    The nearest entry of every pixel, exactly (:func:`nearest`).
+    The nearest entry of every pixel, exactly (the search of
+    :mod:`quantize.core.nearest`, near ties settled in float64).
 ``"floyd-steinberg"``
     Error diffusion (Floyd & Steinberg, "An adaptive algorithm for spatial
     greyscale", 1976): pixels are taken in raster order, each gets the entry
@@ -51,11 +52,12 @@ import numbers
 
 import numpy as np
 
+from .core.nearest import Entries, nearest_entry
 from .errors import ParameterError
-from .limits import DITHER_METHODS
+from .limits import DITHER_METHODS, MAX_COLORS
 
 METHODS = DITHER_METHODS
-MAX_ENTRIES = 256
+MAX_ENTRIES = MAX_COLORS
 
 # Floyd-Steinberg weights: right, down-left, down, down-right.
 FS_WEIGHTS = (7 / 16, 3 / 16, 5 / 16, 1 / 16)
@@ -66,14 +68,8 @@ CARRIED_DAMPING = 0.8  # a carried error above the limit is scaled by this
 EMITTED_DAMPING = 0.75  # a pixel's own error above the limit is scaled by this
 OVERSHOOT = 0.1  # of the widest channel's range: how far a carried colour may leave it
 
-# Rows of pixels per block in the nearest search, so that the (rows, m) score
-# block stays near 2 MiB (measured fastest; smaller blocks pay per-call costs).
-_BLOCK_ELEMENTS = 1 << 19
 # Pixels over which the palette's error is measured, at most (a regular sample).
 _SAMPLE = 1 << 18
-# Headroom over the float32 rounding bound of a score before two entries
-# count as tied and are compared again in float64.
-_TIE_MARGIN = 4.0
 
 
 def dither(points, palette, method: str, strength: float = 1.0) -> np.ndarray:
@@ -88,8 +84,9 @@ def dither(points, palette, method: str, strength: float = 1.0) -> np.ndarray:
         1 <= m <= 256 entries in the same space; finite.
     method : {"none", "floyd-steinberg", "ordered"}
         "none": the nearest entry of every pixel, exactly, ties to the lower
-        index (:func:`nearest`).  "floyd-steinberg": damped error diffusion in
-        raster order (:func:`floyd_steinberg`).  "ordered": 8x8 Bayer
+        index (:func:`quantize.core.nearest.nearest_entry` with ``exact``).
+        "floyd-steinberg": damped error diffusion in raster order
+        (:func:`floyd_steinberg`).  "ordered": 8x8 Bayer
         thresholds (:func:`ordered`).
     strength : float in [0, 1]
         How much dithering: the share of the error passed on, or of the
@@ -119,78 +116,11 @@ def dither(points, palette, method: str, strength: float = 1.0) -> np.ndarray:
     if len(entries) == 1:
         return np.zeros((h, w), dtype=np.uint8)
     if method == "none" or strength == 0.0:
-        return nearest(image.reshape(h * w, c), entries).reshape(h, w)
+        labels, _ = nearest_entry(image.reshape(h * w, c), Entries(entries, np.float32), exact=True, scores=False)
+        return labels.astype(np.uint8).reshape(h, w)
     if method == "ordered":
         return ordered(image, entries, strength)
     return floyd_steinberg(image, entries, strength)
-
-
-def nearest(points: np.ndarray, palette: np.ndarray, *, exact: bool = True) -> np.ndarray:
-    """The nearest palette entry of each point.
-
-    Each point scores ``x . p - |p|^2 / 2`` against every entry in one
-    float32 matrix product per block of rows (the largest score is the
-    nearest entry).  With ``exact``, rows where another entry scores within
-    the float32 rounding bound of the best are compared again by their
-    squared distances in float64, so the result is the exact nearest entry,
-    ties to the lower index, whatever the values.  With whole numbers whose
-    scores stay below 2^22 (8-bit colours) every score is exact and argmax
-    alone is exact, so no row is looked at again.
-
-    Parameters
-    ----------
-    points : (n, c) float32
-    palette : (m, c) float32, 1 <= m <= 256
-    exact : bool
-        False skips the float64 check of nearly tied rows: float32 scores
-        decide (ties to the lower index of equal float32 scores).
-
-    Returns
-    -------
-    labels : (n,) uint8
-        Index of the nearest entry of each point.
-    """
-    n, c = points.shape
-    m = len(palette)
-    p_aug = _augmented_palette(palette)
-    settle = exact and m > 1
-    if settle:
-        # A float32 score takes c + 2 roundings of at most 2^-24 of
-        # max|x| |p|_1 + |p|^2 / 2; _TIE_MARGIN times that is the slack.
-        p_l1 = float(np.abs(palette).sum(axis=1).max())
-        p_sq = float(np.einsum("ij,ij->i", palette, palette).max()) / 2
-        unit = (c + 2) * 2.0**-24 * _TIE_MARGIN
-        whole_palette = _integral(palette)
-    labels = np.empty(n, dtype=np.uint8)
-    step = max(1, _BLOCK_ELEMENTS // m)
-    block = np.ones((min(step, n), c + 1), dtype=np.float32)
-    scores = np.empty((len(block), m), dtype=np.float32)
-    for start in range(0, n, step):
-        rows = points[start:start + step]
-        size = len(rows)
-        block[:size, :c] = rows
-        here = scores[:size]
-        np.matmul(block[:size], p_aug, out=here)
-        best = here.argmax(axis=1)
-        if settle:
-            x_max = np.abs(rows).max(axis=1)
-            if not (whole_palette and float(x_max.max()) * p_l1 + p_sq < 2.0**22 and _integral(rows)):
-                _settle_ties(rows, palette, here, best, unit * (x_max * p_l1 + p_sq))
-        labels[start:start + size] = best
-    return labels
-
-
-def _settle_ties(rows, palette, scores, best, slack) -> None:
-    """Decide again, by float64 squared distances, the rows of ``best`` where
-    another entry scores within ``slack`` (per row) of the best one
-    (``scores`` is overwritten)."""
-    index = np.arange(len(rows))
-    top = scores[index, best]
-    scores[index, best] = -np.inf
-    close = np.flatnonzero(scores.max(axis=1) >= top - slack)
-    if close.size:
-        diff = rows[close, None, :].astype(np.float64) - palette[None, :, :]
-        best[close] = np.einsum("ijk,ijk->ij", diff, diff).argmin(axis=1)
 
 
 def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.0) -> np.ndarray:
@@ -212,7 +142,8 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
        cannot pile up against the edge of the gamut;
     2. if ``|s|^2 > L^2``, ``r`` is further multiplied by 0.8;
     3. the pixel gets the entry ``p`` nearest to ``x + r s`` (by float32
-       scores, as ``nearest(..., exact=False)``);
+       scores, the search of :mod:`quantize.core.nearest` without settling
+       near ties, on the wavefront as one block);
     4. its error ``e = x + r s - p`` is multiplied by 0.75 when
        ``|e|^2 > L^2``, then diffused.
 
@@ -236,7 +167,7 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
 
     Notes
     -----
-    Work and memory: one :func:`nearest` pass over (a sample of) the image
+    Work and memory: one nearest-entry search over (a sample of) the image
     for ``E``, then ``w + 2 h - 2`` wavefront steps (see the module
     docstring), with exactly the result of the per-pixel loop.  Besides the
     output, the only buffers are the errors of 4 wavefronts and the scores of
@@ -245,7 +176,8 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
     h, w, c = image.shape
     flat = image.reshape(h * w, c)
     sample = _sample(flat, w)
-    diff = sample.astype(np.float64) - palette[nearest(sample, palette, exact=False)]
+    entries = Entries(palette, np.float32)
+    diff = sample.astype(np.float64) - palette[nearest_entry(sample, entries, scores=False)[0]]
     limit_sq = np.float32(LIMIT_FACTOR * float(np.einsum("ij,ij->", diff, diff)) / len(sample))
     lo, hi, slack = _carry_bounds(flat, palette)
     lo, hi = lo[:, None], hi[:, None]
@@ -268,7 +200,6 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
     n_max = min(h, (w + 1) // 2)
     carried_buffer = np.empty((c + 1) * n_max, dtype=np.float32)
     scores = np.empty((n_max, len(palette)), dtype=np.float32)
-    p_aug = _augmented_palette(palette)
     pal_t = np.ascontiguousarray(palette.T)
     w_right, w_down_left, w_down, w_down_right = (np.float32(strength * wt) for wt in FS_WEIGHTS)
     carried_damping, emitted_damping, one = (np.float32(v) for v in (CARRIED_DAMPING, EMITTED_DAMPING, 1.0))
@@ -294,16 +225,14 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
                 room /= s
                 np.abs(room, out=room)  # +inf, not -inf, where s is -0.0
                 ratio *= np.minimum(room.min(axis=0), one)
-            # [x + r s; 1]: times p_aug it scores every entry
+            # [x + r s; 1]: times [p; -|p|^2/2] it scores every entry
             block = carried_buffer[: (c + 1) * n].reshape(c + 1, n)
             carried = block[:c]
             np.multiply(s, ratio, out=carried)
             carried += x
             block[c] = one
             # Step 3: the nearest entry.
-            n_scores = scores[:n]
-            np.matmul(block.T, p_aug, out=n_scores)
-            chosen = n_scores.argmax(axis=1)
+            chosen, _ = entries.nearest_in(block.T, out=scores[:n])
             out[here] = chosen
             # Step 4: damp a large own error, then diffuse it.
             err = carried - np.take(pal_t, chosen, axis=1)
@@ -349,13 +278,15 @@ def ordered(image: np.ndarray, palette: np.ndarray, strength: float = 1.0) -> np
     """
     h, w, c = image.shape
     flat = image.reshape(h * w, c)
-    labels = nearest(flat, palette, exact=False)
+    entries = Entries(palette, np.float32)
+    labels, _ = nearest_entry(flat, entries, scores=False)
     amplitude = (strength * entry_spacing(palette)).astype(np.float32)[labels].reshape(h, w)
     thresholds = ((bayer_matrix(8) + 0.5) / 64 - 0.5).astype(np.float32)
     amplitude *= np.tile(thresholds, (-(-h // 8), -(-w // 8)))[:h, :w]
     shifted = amplitude[:, :, None] * principal_axis(palette)
     shifted += image
-    return nearest(shifted.reshape(h * w, c), palette, exact=False).reshape(h, w)
+    labels, _ = nearest_entry(shifted.reshape(h * w, c), entries, scores=False)
+    return labels.astype(np.uint8).reshape(h, w)
 
 
 def bayer_matrix(size: int) -> np.ndarray:
@@ -408,18 +339,6 @@ def _sample(flat: np.ndarray, width: int) -> np.ndarray:
     while k > 1 and math.gcd(k, width) != 1:
         k += 1
     return flat[::k]
-
-
-def _augmented_palette(palette: np.ndarray) -> np.ndarray:
-    """``[p, -|p|^2 / 2]`` transposed, ``(c + 1, m) float32``: a point ``[x, 1]``
-    times it scores ``x . p - |p|^2 / 2``, largest for the nearest entry."""
-    bias = -0.5 * np.einsum("ij,ij->i", palette.astype(np.float64), palette.astype(np.float64))
-    return np.ascontiguousarray(np.vstack([palette.T, bias[None, :]]), dtype=np.float32)
-
-
-def _integral(values: np.ndarray) -> bool:
-    """True when every value is a whole number."""
-    return bool(np.all(np.floor(values) == values))
 
 
 def _carry_bounds(points: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

@@ -37,12 +37,13 @@ import numpy as np
 from . import plots
 from .errors import OutputExistsError
 from .histogram import Histogram, color_histogram
+from .core import kmeans
+from .core.nearest import nearest_centroid
 from .imageio import check_targets, check_writable, read_image, write_together
-from .kmeans import kmeans, nearest_centroid
 from .limits import MAX_PIXELS
-from .pipeline import KMeansOptions, apply_palette, psnr_from_distortion, sample_levels, to_palette
+from .options import KMeansOptions
+from .pipeline import WorkingSpace, psnr_from_distortion, sample_levels
 from .progress import ProgressCallback, notify
-from .remap import ColorSet, nearest_palette
 from .report import elbow_csv, to_json
 from .spaces import srgb_to_oklab
 
@@ -213,7 +214,9 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
     rng = np.random.default_rng(options.seed)
     levels = sample_levels(hist, max(ks), rng)
     points, weights = levels[0]
-    space = _Space(hist, options.space)
+    space = WorkingSpace(options.space)
+    colors = space.prepare(hist.colors)  # converted once for the whole sweep
+    exact = None if space.is_rgb else space.exact(hist.colors)  # (n, 3) float64, the distances in the space
     points = space.points(points)
     kw = dict(weights=weights, tol=options.tol, max_iter=options.max_iter)
     results, centroids, palette, oklab = [], None, None, None
@@ -225,13 +228,13 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
             fits.append(kmeans(points, k, init=_grow(points, weights, centroids, k - len(centroids)), **kw))
         fit = min(fits, key=lambda f: f.distortion)
         centroids, n_iter = fit.centroids, sum(f.n_iter for f in fits)
-        candidate = space.palette(fit.centroids)
-        measured, labels, distortion = space.measure(candidate)
+        candidate = space.colors(fit.centroids, 3)
+        measured, labels, distortion = _measure(hist, space, colors, exact, candidate)
         fallback = bool(results) and measured > results[-1].space_distortion
         if fallback:
-            grown = _grow(space.colors, hist.counts, space.points(palette), k - len(palette))
-            candidate = space.palette(grown)
-            measured, labels, distortion = space.measure(candidate)
+            grown = _grow(space.points(hist.colors), hist.counts, space.points(palette), k - len(palette))
+            candidate = space.colors(grown, 3)
+            measured, labels, distortion = _measure(hist, space, colors, exact, candidate)
         palette = candidate
         if oklab is None:
             oklab = srgb_to_oklab(hist.colors)
@@ -244,50 +247,18 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
     return results
 
 
-class _Space:
-    """Where the sweep measures: RGB values, or Oklab / CIELAB
-    (:mod:`quantize.spaces`)."""
-
-    def __init__(self, hist: Histogram, name: str):
-        self.hist, self.name = hist, name
-        self.rgb = name == "rgb"
-        self.color_set = ColorSet(hist.colors) if self.rgb else None
-        self.exact = None if self.rgb else self._convert(hist.colors)  # (n, 3) float64, for the distances
-        self.colors = self.points(hist.colors)  # (n, 3) float32, for the search
-
-    def _convert(self, rgb) -> np.ndarray:
-        from .spaces import to_space
-
-        rgb = np.asarray(rgb)
-        return to_space(rgb if rgb.dtype == np.uint8 else rgb / 255.0, self.name)
-
-    def points(self, rgb) -> np.ndarray:
-        """RGB colours (0..255, uint8 or real) as points of the space, float32."""
-        if self.rgb:
-            return np.asarray(rgb, dtype=np.float32)
-        return self._convert(rgb).astype(np.float32)
-
-    def palette(self, centroids) -> np.ndarray:
-        """Centroids of the space as 8-bit RGB colours."""
-        if self.rgb:
-            return to_palette(centroids)
-        from .spaces import from_space
-
-        return from_space(centroids, self.name)
-
-    def measure(self, palette: np.ndarray) -> tuple[float, np.ndarray, float]:
-        """Each colour to its nearest entry in the space: the mean squared
-        distance there, the entries, and the RGB distortion."""
-        if self.rgb:
-            labels, sq_dist = self.color_set.nearest(palette)
-            distortion = self.hist.pixel_mean(sq_dist)
-            return distortion, labels, distortion
-        entries = self._convert(palette)
-        labels, _ = nearest_centroid(self.colors, entries.astype(np.float32))
-        # the distances again in float64 (those of the float32 search are good to ~1e-7)
-        sq_space = np.square(self.exact - entries[labels]).sum(axis=1)
-        sq_rgb = np.square(self.hist.colors.astype(np.float64) - palette[labels]).sum(axis=1)
-        return self.hist.pixel_mean(sq_space), labels, self.hist.pixel_mean(sq_rgb)
+def _measure(hist: Histogram, space: WorkingSpace, colors, exact, palette: np.ndarray):
+    """Each colour of ``hist`` to its nearest entry of ``palette (m, 3) uint8``
+    in ``space`` (``colors``: the histogram's colours prepared there; ``exact``:
+    them as float64 points of a space other than rgb): the mean squared
+    distance in the space (recomputed in float64: the search's are good to
+    ~1e-7), the entries ``(n,)``, and the RGB distortion."""
+    labels, sq_rgb = colors.nearest(palette)
+    distortion = hist.pixel_mean(sq_rgb)
+    if space.is_rgb:
+        return distortion, labels, distortion
+    sq_space = np.square(exact - space.exact(palette)[labels]).sum(axis=1)
+    return hist.pixel_mean(sq_space), labels, distortion
 
 
 def _grow(points, weights, centroids, extra: int) -> np.ndarray:
@@ -336,8 +307,5 @@ def thumbnails(rgb: np.ndarray, palettes, max_side: int = 320, space: str = "rgb
     3) uint8`` arrays for a contact sheet."""
     step = max(1, -(-max(rgb.shape[:2]) // max_side))
     small = np.ascontiguousarray(rgb[::step, ::step])
-    pixels = small.reshape(-1, 3)
-    if space == "rgb":
-        return [palette[nearest_palette(pixels, palette)[0]].reshape(small.shape) for palette in palettes]
-    mapped = [apply_palette(small, palette, reorder=False, space=space) for palette in palettes]
-    return [q.palette[q.indices] for q in mapped]
+    pixels = WorkingSpace(space).prepare(small.reshape(-1, 3))
+    return [palette[pixels.nearest(palette)[0]].reshape(small.shape) for palette in palettes]

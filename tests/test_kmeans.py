@@ -1,5 +1,4 @@
 """The k-means core, checked by hand, by its invariants, and against scikit-learn."""
-import importlib
 import warnings
 
 import numpy as np
@@ -9,7 +8,7 @@ from sklearn.cluster import KMeans
 from quantize import ParameterError, kmeans
 from quantize.histogram import color_histogram
 from quantize.imageio import read_image
-from quantize.kmeans import HISTORY_ROUNDING, HISTORY_ROUNDING_FLOAT32
+from quantize.core import HISTORY_ROUNDING, HISTORY_ROUNDING_FLOAT32, layouts, lloyd, seeding
 
 from conftest import spread
 
@@ -373,7 +372,7 @@ def test_same_result_as_the_straightforward_algorithm(samples, name, k, dtype, m
     decision: labels, centroids and the distortion history are those of
     computing every distance, to the bit, rounding of the float32 products
     included."""
-    monkeypatch.setattr(importlib.import_module("quantize.kmeans"), "_SEED_SPARSE_N", 0)
+    monkeypatch.setattr(seeding, "_SEED_SPARSE_N", 0)
     colors, counts = _sample_colours(samples, name)
     points = colors.astype(dtype)
     for seed in (0, 1):
@@ -391,17 +390,16 @@ def test_search_gives_each_point_the_same_answer_in_any_company(k):
     at a time; each must get what it gets among all points (BLAS computes an
     element of a matrix product alike whatever the other rows; one row alone
     would go through another routine, so it is never searched alone)."""
-    core = importlib.import_module("quantize.kmeans")
     rng = np.random.default_rng(k)
     X = rng.integers(0, 256, size=(3000, 3)).astype(np.float64)
     X -= X.mean(axis=0)
     Xa = np.hstack([X, np.ones((len(X), 1))]).astype(np.float32)
     x_sq = np.einsum("ij,ij->i", X, X)
     centroids = X[rng.choice(len(X), k, replace=False)] + rng.uniform(-0.5, 0.5, (k, 3))
-    every = core._search(Xa, x_sq, centroids)
+    every = lloyd._search(Xa, x_sq, centroids)
     for size in (1, 2, 3, 700):
         some = np.sort(rng.choice(len(X), size, replace=False))
-        labels, runner, sq = core._search(Xa[some], x_sq[some], centroids)
+        labels, runner, sq = lloyd._search(Xa[some], x_sq[some], centroids)
         np.testing.assert_array_equal(labels, every[0][some])
         np.testing.assert_array_equal(runner, every[1][some])
         np.testing.assert_array_equal(sq, every[2][:, some])
@@ -412,12 +410,11 @@ def test_seeding_shortcuts_fall_back_to_the_same_choices(samples, monkeypatch):
     from sums by blocks, compared by their gains alone) fall back on the full
     sums.  With all the room in the world they fall back every time, and the
     result is the same."""
-    monkeypatch.setattr(importlib.import_module("quantize.kmeans"), "_SEED_SPARSE_N", 0)
+    monkeypatch.setattr(seeding, "_SEED_SPARSE_N", 0)
     colors, counts = _sample_colours(samples, "chelsea.jpg")
     points = colors.astype(np.float32)
     usual = kmeans(points, 140, weights=counts, seed=3, max_iter=1)
-    core = importlib.import_module("quantize.kmeans")
-    monkeypatch.setattr(core, "_SUM_SLACK", 1e12)
+    monkeypatch.setattr(seeding, "_SUM_SLACK", 1e12)
     cautious = kmeans(points, 140, weights=counts, seed=3, max_iter=1)
     np.testing.assert_array_equal(usual.centroids, cautious.centroids)
     centroids, _, _, _ = straightforward_kmeans(points, 140, counts, 3, max_iter=1)
@@ -430,10 +427,9 @@ def test_many_dimensions_give_the_labels_of_brute_force_lloyd():
     bounds still only skip work.  In float64 the products err by ~1e-13 of the
     distances, far below the gaps between them here, so the labels are those
     of brute-force Lloyd and the centroids agree to rounding."""
-    core = importlib.import_module("quantize.kmeans")
     rng = np.random.default_rng(11)
     d = 50
-    assert d >= core._ROW_LAYOUT_D
+    assert d >= layouts.ROW_LAYOUT_D
     centres = rng.normal(size=(12, d)) * 3
     points = centres[rng.integers(0, 12, 2500)] + rng.normal(size=(2500, d))
     weights = rng.integers(1, 5, 2500).astype(float)

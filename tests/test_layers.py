@@ -29,20 +29,19 @@ FOUNDATION, CORE, COLOUR, IO, COMMANDS, CLI = range(6)
 LAYER_NAMES = ("foundation", "core", "colour path", "io", "commands", "cli")
 
 # Module (dotted, inside quantize) -> layer; "pkg.*" places every module of the
-# subpackage pkg (its __init__ is "pkg").  Some names are announced rather than
-# written yet (the restructuring is under way): an unused name costs nothing.
+# subpackage pkg (its __init__ is "pkg").
 LAYERS = {
     # foundation: errors (facts, exit codes), limits and constants, the checks
     # and the options they guard, the progress protocol
     "errors": FOUNDATION, "limits": FOUNDATION, "checks": FOUNDATION, "progress": FOUNDATION,
     "options": FOUNDATION,
-    # core: k-means on weighted points (kmeans.py today, the package core/ soon:
-    # nearest, layouts, lloyd, seeding, minibatch)
-    "kmeans": CORE, "core": CORE, "core.*": CORE,
+    # core: k-means on weighted points (the package core/: nearest, layouts,
+    # seeding, lloyd, minibatch, arguments, result)
+    "core": CORE, "core.*": CORE,
     # colour path: histogram, working spaces, remap and dither, scores, fit/apply
     "histogram": COLOUR, "spaces": COLOUR, "remap": COLOUR, "dither": COLOUR,
     "metrics": COLOUR, "metrics.*": COLOUR,
-    "pipeline": COLOUR, "pipeline.*": COLOUR, "fit": COLOUR, "quality_search": COLOUR, "apply": COLOUR,
+    "pipeline": COLOUR, "pipeline.*": COLOUR,
     # io: decoding (the only cv2 importer), encoders, palette files, reports and plots
     "imageio": IO, "exif": IO, "png": IO, "gif": IO, "palette": IO, "report": IO, "plots": IO,
     # commands: one module per command, and the shared file discovery
@@ -185,7 +184,7 @@ def test_every_module_is_placed():
 
 def test_the_table_is_the_architecture():
     """Guards the table itself: the layers of today's modules, lowest first."""
-    assert [layer_of(m) for m in ("errors", "kmeans", "pipeline", "imageio", "batch", "cli")] == list(range(6))
+    assert [layer_of(m) for m in ("errors", "core", "pipeline", "imageio", "batch", "cli")] == list(range(6))
     assert layer_of("core.lloyd") == CORE and layer_of("metrics.image") == COLOUR
     assert layer_of("pipeline.fit") == COLOUR and layer_of("nowhere") is None
 

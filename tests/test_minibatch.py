@@ -1,10 +1,9 @@
-"""Mini-batch k-means (quantize.kmeans.minibatch_kmeans): by hand, by its
+"""Mini-batch k-means (quantize.core.minibatch_kmeans): by hand, by its
 invariants, against full k-means and against scikit-learn's MiniBatchKMeans.
 
 Mini-batch k-means is random by design, so its quality is checked with
 medians over fixed seeds and bounds measured once and stated with each test
 (the runs are deterministic for a seed, so the tests are too)."""
-import importlib
 import warnings
 
 import numpy as np
@@ -13,9 +12,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.datasets import load_digits
 
 from quantize import Cancelled, ParameterError, kmeans
-from quantize.kmeans import KMeansResult, minibatch_kmeans, nearest_centroid
-
-core = importlib.import_module("quantize.kmeans")
+from quantize.core import KMeansResult, minibatch_kmeans, nearest_centroid
 
 
 @pytest.fixture(scope="module")

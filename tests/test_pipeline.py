@@ -118,7 +118,7 @@ def test_each_speed_runs_its_schedule(samples):
     the sample, 9 and 10 on fewer pixels."""
     from quantize import read_image
     from quantize.histogram import coarsen, color_histogram, from_working_points
-    from quantize.kmeans import kmeans
+    from quantize.core import kmeans
     from quantize.pipeline import fit_palette, sample_levels
 
     hist = color_histogram(read_image(samples / "chelsea.jpg"))

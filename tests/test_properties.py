@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import arrays
 
 from quantize import KMeansOptions, kmeans, quantize_image
 from quantize.imageio import encode_quantized
-from quantize.kmeans import HISTORY_ROUNDING
+from quantize.core import HISTORY_ROUNDING
 
 from conftest import spread
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..checks import check_image, check_k
 from ..histogram import Histogram, coarsen, color_histogram, from_working_points
-from ..kmeans import kmeans
+from ..core import kmeans
 from ..limits import MAX_COLORS
 from ..options import KMeansOptions
 from ..progress import ProgressCallback, notify, span

@@ -71,13 +71,33 @@ class WorkingSpace:
         """Each of ``colors (n, c) uint8``'s nearest entry of ``entries
         (m, c) uint8`` in the space, ``(n,) int``, and the squared distance to
         it in RGB (premultiplied RGBA), ``(n,)``: exact integers in rgb,
-        float64 otherwise."""
-        from ..kmeans import nearest_centroid
-        from ..remap import nearest_palette
+        float64 otherwise.  For many searches among the same colours,
+        :meth:`prepare` them once."""
+        return self.prepare(colors).nearest(entries)
 
-        if colors.shape[1] == 4:
-            return nearest_centroid(working_points(colors), working_points(entries))
-        if self.is_rgb:
-            return nearest_palette(colors, entries)
-        labels, _ = nearest_centroid(self.points(colors), self.points(entries))
-        return labels, np.square(colors.astype(np.float64) - entries[labels]).sum(axis=1)
+    def prepare(self, colors: np.ndarray) -> "Colors":
+        """``colors (n, c) uint8`` prepared for many :meth:`Colors.nearest` searches."""
+        return Colors(self, colors)
+
+
+class Colors:
+    """Colours ``(n, c) uint8`` of a :class:`WorkingSpace`, converted once for
+    many nearest-entry searches (the K sweep, the quality search)."""
+
+    def __init__(self, space: WorkingSpace, colors: np.ndarray):
+        from ..core.nearest import ColorSet
+
+        self.space, self.colors = space, colors
+        self.rgb_set = ColorSet(colors) if space.is_rgb and colors.shape[1] == 3 else None
+        self.points = None if self.rgb_set is not None else space.points(colors)  # (n, c) float32
+
+    def nearest(self, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`WorkingSpace.nearest` for these colours and ``entries (m, c) uint8``."""
+        from ..core.nearest import nearest_centroid
+
+        if self.rgb_set is not None:
+            return self.rgb_set.nearest(entries)
+        labels, sq_dist = nearest_centroid(self.points, self.space.points(entries))
+        if not self.space.is_rgb:  # the distance in RGB, not in the space
+            sq_dist = np.square(self.colors.astype(np.float64) - entries[labels]).sum(axis=1)
+        return labels, sq_dist

@@ -1,0 +1,348 @@
+"""Mini-batch k-means (Sculley 2010): each step moves the centroids towards
+the means of a small random batch of points, so that the memory and the time
+of a step do not grow with the data.
+
+The steps compute their scores with the bias added after the product
+(``Entries(..., bias_after=True)`` of :mod:`quantize.core.nearest`), one block
+per batch, and the last labelling passes over the points in blocks of
+``PAIR_ELEMENTS`` coordinates.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..checks import check_int, is_int
+from ..errors import ParameterError
+from ..progress import ProgressCallback, notify
+from .arguments import check_arguments
+from .layouts import PAIR_ELEMENTS
+from .nearest import Entries, augment
+from .result import KMeansResult
+from .seeding import init_centroids
+
+# A centroid is re-seeded when its count falls below this fraction of the
+# largest count (scikit-learn's reassignment_ratio), checked when a count is 0
+# or after every 10 k points drawn since the last check.
+_REASSIGN_RATIO = 0.01
+
+
+def minibatch_kmeans(
+    points,
+    k: int,
+    *,
+    weights=None,
+    init="k-means++",
+    batch_size: int = 1024,
+    max_iter: int = 100,
+    tol: float = 0.0,
+    max_no_improvement: int | None = 10,
+    seed=None,
+    on_progress: ProgressCallback | None = None,
+) -> KMeansResult:
+    """Cluster ``points`` into ``k`` clusters with mini-batch k-means (Sculley 2010).
+
+    Each step draws ``batch_size`` points, assigns them to their nearest
+    centroid, and moves each centroid ``c`` that got points towards their
+    mean: ``c <- (1 - eta) c + eta * mean`` with ``eta = m / v``, where ``m``
+    is the number of the batch's points it got and ``v`` the number it got
+    in all the steps so far (Sculley's per-point learning rate ``1 / v``,
+    applied to the batch at once, as scikit-learn does).  The memory used is
+    the input plus ``O(k d + batch_size d)``: the points are never copied.
+
+    Parameters
+    ----------
+    points : (n, d) array_like of real numbers
+        As for :func:`kmeans`; float32 points are multiplied in float32.
+    k : int
+        Number of clusters, 1 to ``n``.
+    weights : (n,) array_like, optional
+        Non-negative weights, as for :func:`kmeans`.  The batches are drawn
+        with replacement with probability proportional to the weight, and
+        every drawn point counts once: in expectation this is mini-batch
+        k-means on the points repeated ``weights`` times.  The initial
+        centroids are chosen with the weights, and the returned distortion
+        is weighted.  Default: uniform draws.
+    init : {"k-means++", "random"} or (k, d) array_like
+        As for :func:`kmeans`, but "k-means++" and "random" run on a random
+        subset of ``max(3 batch_size, 3 k)`` points of positive weight (all
+        of them when there are fewer), drawn without replacement.
+    batch_size : int
+        Points per step, >= 1 (default 1024).
+    max_iter : int
+        Passes over the data, >= 1 (default 100): at most
+        ``max(1, max_iter * n // batch_size)`` steps.
+    tol : float
+        >= 0 (default 0, off).  When positive, the run stops after a step in
+        which the centroids moved by a total squared distance at most ``tol``
+        times the mean variance of the coordinates (scikit-learn's rule).
+    max_no_improvement : int or None
+        Early stop (default 10; None turns it off): the run stops when the
+        smoothed batch inertia (see ``history``) has not reached a new low
+        for this many steps in a row.
+    seed : None, int or numpy.random.Generator
+        Seed of the one generator used for every random choice: the same seed
+        and input give the same result.
+    on_progress : callable(fraction) -> bool or None, optional
+        Called after every step with ``step / max_steps`` and with 1.0 at the
+        end; never decreasing.  Returning ``False`` stops the work with
+        :class:`quantize.Cancelled`.
+
+    Returns
+    -------
+    KMeansResult
+        ``labels`` and ``distortion`` are computed over all the points with
+        the returned centroids (in blocks), exactly as :func:`kmeans` reports
+        them.  ``n_iter`` is the number of steps; ``converged`` is True when
+        an early stop (``tol`` or ``max_no_improvement``) ended the run before
+        the last step.  ``history (n_iter,)`` holds, after each step, the
+        exponentially weighted average of the batches' inertia (mean squared
+        distance of a batch's points to their nearest centroid before the
+        step moved it), with factor ``min(1, 2 batch_size / (n + 1))`` as in
+        scikit-learn: a noisy estimate of the distortion, not a bound of it.
+        A cluster is never empty when the data has at least ``k`` distinct
+        points of positive weight: centroids that get few points are
+        re-seeded at random points of the batch during the run (as in
+        scikit-learn), and a centroid left without points at the end is
+        moved to the point served worst (as :func:`kmeans` does) and the
+        labels computed again.
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError``) when an argument is out of range, with the
+        messages of :func:`kmeans`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> res = minibatch_kmeans(pts, 2, init=np.array([[0.0], [11.0]]), batch_size=4, seed=0)
+    >>> res.labels.tolist()
+    [0, 0, 1, 1]
+    """
+    X, w, k, start, _, tol, max_iter, dtype = check_arguments(points, k, weights, init, 1, tol, max_iter)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    if max_no_improvement is not None and (not is_int(max_no_improvement) or max_no_improvement < 1):
+        raise ParameterError(f"max_no_improvement must be None or an integer >= 1, got {max_no_improvement!r}")
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    mean, variance = _mean_and_variance(X, None if weights is None else w, tol > 0)
+    centroids = start - mean if start is not None else _start(X, w, mean, k, init, batch_size, dtype, rng)
+    steps = _Steps(X, None if weights is None else w, mean, k, batch_size, dtype)
+    stop = _Stop(tol * variance if tol > 0 else None, max_no_improvement)
+    max_steps = max(1, (max_iter * n) // batch_size)
+    alpha = min(1.0, 2.0 * batch_size / (n + 1))
+    history = []
+    ewa = None
+    converged = False
+    step = 0
+    for step in range(1, max_steps + 1):
+        old = centroids
+        centroids, batch_inertia = steps.step(centroids, rng)
+        ewa = batch_inertia if ewa is None else ewa * (1.0 - alpha) + batch_inertia * alpha
+        history.append(ewa)
+        notify(on_progress, step / max_steps)
+        if stop(ewa, old, centroids):
+            converged = step < max_steps
+            break
+    del steps
+    labels, sq = _label_all(X, w, mean, centroids, dtype)
+    notify(on_progress, 1.0)
+    return KMeansResult(
+        centroids=centroids + mean,
+        labels=labels,
+        distortion=float(w @ sq) / w.sum(),
+        n_iter=step,
+        converged=converged,
+        history=np.array(history),
+    )
+
+
+def _start(X, w, mean, k, init, batch_size, dtype, rng):
+    """Starting centroids ``(k, d)`` float64, centred on ``mean``, by
+    ``init`` on a random subset of ``max(3 batch_size, 3 k)`` points of
+    positive weight (all of them when there are fewer)."""
+    positive = np.flatnonzero(w > 0)
+    size = min(len(positive), max(3 * batch_size, 3 * k))
+    subset = np.sort(rng.choice(positive, size=size, replace=False)) if size < len(positive) else positive
+    S = X[subset].astype(np.float64) - mean
+    s_sq = np.einsum("ij,ij->i", S, S)
+    return init_centroids(S, augment(S).astype(dtype), w[subset], s_sq, k, init, rng)
+
+
+class _Steps:
+    """The steps of one run: the buffers every step reuses (fresh large
+    arrays cost page faults each time) and the count of points each centroid
+    got so far.  ``X (n, d)`` as given, ``w (n,)`` float64 or None (uniform
+    draws), ``mean (d,)`` float64, ``dtype`` of the products."""
+
+    def __init__(self, X, w, mean, k, batch_size, dtype):
+        d = X.shape[1]
+        self.X, self.mean, self.k, self.dtype = X, mean, k, dtype
+        self.cumulative = None if w is None else np.cumsum(w)
+        self.counts = np.zeros(k)
+        self.since_reassign = 0
+        self.batch = np.empty((batch_size, d), dtype=dtype)
+        self.in_order = np.empty((batch_size, d), dtype=dtype)
+        self.scores = np.empty((batch_size, k), dtype=dtype)
+        self.sums = np.empty((k, d))
+        self.every = np.arange(batch_size)
+        self.mean_d = mean.astype(dtype)
+        self.direct = X.dtype == dtype and X.flags.c_contiguous
+
+    def step(self, centroids, rng):
+        """One step from ``centroids (k, d)`` float64 (centred): the moved
+        centroids (a new array) and the batch's inertia, the mean squared
+        distance of its points to their nearest centroid before the move."""
+        index = self._draw(rng)
+        batch = self.batch
+        if self.direct:
+            np.take(self.X, index, axis=0, out=batch)
+        else:
+            batch[...] = self.X[index]
+        batch -= self.mean_d
+        # Assignment: the largest x.c - c^2/2, in the points' precision.
+        labels, scores = Entries(centroids, self.dtype, bias_after=True).nearest_in(batch, out=self.scores)
+        best = scores[self.every, labels].astype(np.float64)
+        sq = np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
+        moved = self._move(centroids, labels)
+        self._reseed(moved, index, rng)
+        return moved, float(sq.mean())
+
+    def _draw(self, rng):
+        """The batch's points ``(batch_size,)``, drawn with replacement by weight."""
+        n, size = len(self.X), len(self.batch)
+        if self.cumulative is None:
+            return rng.integers(0, n, size)
+        cumulative = self.cumulative
+        return np.minimum(np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right"), n - 1)
+
+    def _move(self, centroids, labels):
+        """Each centroid moved to the running mean of all the points it got:
+        float64 sums of the batch's points cluster by cluster."""
+        size = len(labels)
+        order = np.argsort(labels, kind="stable")
+        np.take(self.batch, order, axis=0, out=self.in_order)
+        sorted_labels = labels[order]
+        firsts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+        got = sorted_labels[firsts]
+        members = np.diff(np.r_[firsts, size])
+        for place, (lo, hi) in enumerate(zip(firsts.tolist(), (firsts[1:].tolist() + [size]))):
+            np.add.reduce(self.in_order[lo:hi], axis=0, dtype=np.float64, out=self.sums[place])
+        moved = centroids.copy()
+        counts = self.counts
+        counts[got] += members
+        moved[got] = centroids[got] + (self.sums[: len(got)] - members[:, None] * centroids[got]) / counts[got, None]
+        return moved
+
+    def _reseed(self, centroids, index, rng):
+        """Re-seed (in place) the centroids that get too few points at random
+        points of the batch ``index``, as scikit-learn does."""
+        k, counts = self.k, self.counts
+        self.since_reassign += len(index)
+        if k == 1 or not ((counts == 0).any() or self.since_reassign >= 10 * k):
+            return
+        self.since_reassign = 0
+        starved = np.flatnonzero(counts < _REASSIGN_RATIO * counts.max())
+        if not starved.size:
+            return
+        starved = starved[np.argsort(counts[starved], kind="stable")][: max(1, len(index) // 2)]
+        distinct = np.unique(index)
+        starved = starved[: len(distinct)]
+        chosen = rng.choice(distinct, size=len(starved), replace=False)
+        centroids[starved] = self.X[chosen].astype(np.float64) - self.mean
+        kept = np.ones(k, dtype=bool)
+        kept[starved] = False
+        counts[starved] = counts[kept].min() if kept.any() else 0.0
+
+
+class _Stop:
+    """The early stops of a run: ``tolerance`` on the centroids' total squared
+    shift (None: off), then ``patience`` steps without a new low of the
+    smoothed inertia (None: off)."""
+
+    def __init__(self, tolerance, patience):
+        self.tolerance, self.patience = tolerance, patience
+        self.best, self.stale = None, 0
+
+    def __call__(self, ewa, old, centroids) -> bool:
+        """True when the run stops after a step from ``old`` to ``centroids``
+        that left the smoothed inertia at ``ewa``."""
+        if self.tolerance is not None and float(np.einsum("ij,ij->", centroids - old, centroids - old)) \
+                <= self.tolerance:
+            return True
+        if self.best is None or ewa < self.best:
+            self.best, self.stale = ewa, 0
+        else:
+            self.stale += 1
+        return self.patience is not None and self.stale >= self.patience
+
+
+def _label_all(X, w, mean, centroids, dtype):
+    """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype; the
+    centred rows are multiplied in ``dtype``, the bias added after the
+    product, one block per pass) and their exact squared distances ``(n,)``
+    float64, ``sum (x - c)^2``, in blocks of about ``PAIR_ELEMENTS``
+    coordinates.  A centroid left without points of positive weight is moved
+    to the point served worst, and the labels computed again (at most ``k``
+    times), as :func:`~quantize.core.lloyd._move_centroids` does."""
+    n, d = X.shape
+    k = len(centroids)
+    step = min(n, max(2, PAIR_ELEMENTS // d))
+    rows = np.empty((step, d))
+    products = rows if dtype == np.float64 else np.empty((step, d), dtype=dtype)
+    scores = np.empty((step, k), dtype=dtype)
+    own = np.empty((step, d))
+    for attempt in range(k + 1):
+        labels = np.empty(n, dtype=np.int32)
+        sq = np.empty(n)
+        entries = Entries(centroids, dtype, bias_after=True)
+        for lo in range(0, n, step):
+            m = min(step, n - lo)
+            np.subtract(X[lo:lo + m], mean, out=rows[:m])
+            if products is not rows:
+                np.copyto(products[:m], rows[:m], casting="same_kind")
+            block_labels, _ = entries.nearest_in(products[:m], out=scores[:m])
+            labels[lo:lo + m] = block_labels
+            np.take(centroids, block_labels, axis=0, out=own[:m])
+            rows[:m] -= own[:m]
+            sq[lo:lo + m] = np.einsum("ij,ij->i", rows[:m], rows[:m])
+        empty = np.flatnonzero(np.bincount(labels[w > 0], minlength=k) == 0)
+        if not empty.size:
+            break
+        badness = np.where(w > 0, sq, -1.0)
+        worst = np.argsort(badness, kind="stable")[::-1][: empty.size]
+        if badness[worst[-1]] <= 0 or attempt == k:
+            warnings.warn("fewer distinct points than clusters: some clusters stay empty",
+                          RuntimeWarning, stacklevel=3)
+            break
+        centroids[empty] = X[worst].astype(np.float64) - mean
+    return labels, sq
+
+
+def _mean_and_variance(X, w, need_variance):
+    """The (weighted) mean ``(d,)`` float64 of the rows of ``X (n, d)`` and,
+    when asked (else 0.0), the mean over the coordinates of their variances,
+    in float64 a block at a time (``w`` None means all ones)."""
+    n, d = X.shape
+    step = max(2, PAIR_ELEMENTS // d)
+    buffer = np.empty((min(step, n), d))
+    w_sum = n if w is None else w.sum()
+    mean = np.zeros(d)
+    for lo in range(0, n, step):
+        block = buffer[: min(step, n - lo)]
+        np.copyto(block, X[lo:lo + step], casting="unsafe")
+        mean += block.sum(axis=0) if w is None else w[lo:lo + step] @ block
+    mean /= w_sum
+    if not need_variance:
+        return mean, 0.0
+    sq = np.zeros(d)
+    for lo in range(0, n, step):
+        block = buffer[: min(step, n - lo)]
+        np.copyto(block, X[lo:lo + step], casting="unsafe")
+        block -= mean
+        block *= block
+        sq += block.sum(axis=0) if w is None else w[lo:lo + step] @ block
+    return mean, float(np.mean(sq / w_sum))
