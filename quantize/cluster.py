@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
+from .checks import is_int
 from .errors import OutputExistsError, ParameterError
 from .imageio import check_targets, check_writable, write_together
 from .core import kmeans, minibatch_kmeans
@@ -203,7 +204,7 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     error unless ``force``), the folder is made and tried for writing, and
     after the work every file is written as a unit (nothing half-written).
     """
-    if not isinstance(k, int) or k < 1:
+    if not is_int(k) or k < 1:
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
     ks = sorted({int(k), *(ks or [])})
     if ks[0] < 1:

@@ -48,10 +48,10 @@ what is given up here.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .checks import check_choice, is_real
 from .core.nearest import Entries, nearest_entry
 from .errors import ParameterError
 from .limits import DITHER_METHODS, MAX_COLORS
@@ -111,7 +111,15 @@ def dither(points, palette, method: str, strength: float = 1.0) -> np.ndarray:
     >>> dither(grey, palette, "ordered").tolist()  # a quarter of the pixels
     [[0, 0, 0, 0], [1, 0, 1, 0]]
     """
-    image, entries, method, strength = _validate(points, palette, method, strength)
+    return dither_checked(*_validate(points, palette, method, strength))
+
+
+def dither_checked(image: np.ndarray, entries: np.ndarray, method: str, strength: float) -> np.ndarray:
+    """:func:`dither` on arguments already checked where they entered the
+    library (the colour path checks the method and strength in
+    :func:`quantize.apply_palette` and makes the points itself): ``image
+    (h, w, c)`` and ``entries (m, c)`` finite, C-contiguous float32, ``1 <= m
+    <= 256``, ``method`` one of :data:`METHODS`, ``strength`` in [0, 1]."""
     h, w, c = image.shape
     if len(entries) == 1:
         return np.zeros((h, w), dtype=np.uint8)
@@ -358,9 +366,8 @@ def _carry_bounds(points: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _validate(points, palette, method, strength):
-    if not isinstance(method, str) or method not in METHODS:
-        raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or not 0.0 <= strength <= 1.0:
+    check_choice("method", method, METHODS)
+    if not is_real(strength) or not 0.0 <= strength <= 1.0:
         raise ParameterError(f"strength must be a number from 0 to 1, got {strength!r}")
     image = np.asarray(points)
     entries = np.asarray(palette)

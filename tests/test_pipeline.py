@@ -298,3 +298,14 @@ def test_spaces_are_checked():
     rgba[0, 0] = 255
     with pytest.raises(ParameterError, match="works on RGB images"):
         quantize_image(rgba, 2, KMeansOptions(space="lab"))
+
+
+@pytest.mark.parametrize("strength", [True, 1.5, -0.1, "x", None])
+def test_apply_palette_checks_the_dither_strength_once_where_it_enters(strength):
+    """The colour path checks method and strength in apply_palette and hands
+    the dithering checked values (a string gave a TypeError before)."""
+    from quantize import apply_palette
+
+    image = np.zeros((2, 2, 3), np.uint8)
+    with pytest.raises(ParameterError, match="dither strength must be from 0 to 1"):
+        apply_palette(image, np.array([[0, 0, 0], [9, 9, 9]], np.uint8), dither="ordered", dither_strength=strength)

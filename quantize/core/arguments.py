@@ -3,11 +3,9 @@
 core; everything below assumes them valid."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ..checks import check_int, is_int
+from ..checks import check_int, is_int, is_real
 from ..errors import ParameterError
 from ..limits import INITS
 from ..options import auto_n_init
@@ -46,7 +44,7 @@ def check_arguments(points, k, weights, init, n_init, tol, max_iter):
         raise ParameterError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")
     if start is not None:
         n_init = 1  # every run would start from the same centroids
-    if not isinstance(tol, numbers.Real) or not tol >= 0:
+    if not is_real(tol) or not tol >= 0:
         raise ParameterError(f"tol must be a number >= 0, got {tol!r}")
     max_iter = check_int("max_iter", max_iter, low=1)
     return X, w, k, start, int(n_init), float(tol), max_iter, dtype

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import check_choice, check_colors, check_image
+from ..checks import check_choice, check_colors, check_image, is_real
 from ..errors import ParameterError
 from ..histogram import Histogram, key_histogram, pack, working_points
 from ..limits import DITHER_METHODS, MAX_COLORS
@@ -54,7 +54,7 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
     """
     image = check_image(image)
     check_choice("dither", dither, DITHER_METHODS)
-    if not 0.0 <= dither_strength <= 1.0:
+    if not is_real(dither_strength) or not 0.0 <= dither_strength <= 1.0:
         raise ParameterError(f"dither strength must be from 0 to 1, got {dither_strength!r}")
     if not isinstance(palette, Palette):
         palette = Palette(check_colors(palette, MAX_COLORS))
@@ -97,9 +97,10 @@ def _dithered(image: np.ndarray, colors: np.ndarray, space: WorkingSpace, method
               strength: float) -> np.ndarray:
     """The palette index of every pixel, ``(h, w) uint8``, by ``method``, with
     the error spread in ``space``."""
-    from ..dither import dither as diffuse
+    from ..dither import dither_checked
 
-    return diffuse(space.points(image), space.points(colors), method, strength)
+    points, entries = space.points(image), space.points(colors)  # finite float32 (method and strength: checked)
+    return dither_checked(np.ascontiguousarray(points), np.ascontiguousarray(entries), method, float(strength))
 
 
 def _distortion(image: np.ndarray, colors: np.ndarray, per_pixel: np.ndarray) -> float:
