@@ -53,3 +53,37 @@ def spread(points, weights=None) -> float:
     points = np.asarray(points, dtype=np.float64)
     centred = points - np.average(points, axis=0, weights=weights)
     return float(np.average((centred**2).sum(axis=1), weights=weights))
+
+
+@pytest.fixture
+def disk_full_at(monkeypatch):
+    """``disk_full_at(n)``: from then on, writing the ``n``-th file that
+    ``quantize.imageio`` opens fails with ENOSPC, as on a full disk."""
+    import errno
+
+    from quantize import imageio
+
+    real_fdopen, opened = imageio.os.fdopen, []
+
+    class Full:
+        def __init__(self, file):
+            self.file = file
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def arm(n: int) -> None:
+        def fdopen(fd, *args, **kwargs):
+            opened.append(fd)
+            file = real_fdopen(fd, *args, **kwargs)
+            return Full(file) if len(opened) == n else file
+
+        monkeypatch.setattr(imageio.os, "fdopen", fdopen)
+
+    return arm

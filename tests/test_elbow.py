@@ -297,32 +297,8 @@ def test_an_elbow_report_is_drawn_whole_before_any_file_is_written(blob_file, mo
     assert list(folder.iterdir()) == []  # made and tried before the sweep; no elbow.csv, no elbow.json
 
 
-def test_an_elbow_report_whose_last_file_cannot_be_written_leaves_none(blob_file, monkeypatch):
-    import errno
-
-    from quantize import imageio
-
-    real_fdopen, opened = imageio.os.fdopen, []
-
-    class Full:
-        def __init__(self, file):
-            self.file = file
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    def fdopen(fd, *args, **kwargs):
-        opened.append(fd)
-        file = real_fdopen(fd, *args, **kwargs)
-        return Full(file) if len(opened) == 3 else file  # the third and last: elbow.png
-
-    monkeypatch.setattr(imageio.os, "fdopen", fdopen)
+def test_an_elbow_report_whose_last_file_cannot_be_written_leaves_none(blob_file, disk_full_at):
+    disk_full_at(3)  # the third and last file: elbow.png
     folder = blob_file.with_name("report")
     result = run("elbow", blob_file, "--k-max", 8, "-o", folder)
     assert result.exit_code == 1

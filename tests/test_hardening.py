@@ -257,29 +257,8 @@ def test_long_output_name(photo, tmp_path):
 
 
 # 10. The image and its palette are written as a unit.
-def test_disk_full_on_the_palette_writes_neither(photo, monkeypatch):
-    real_fdopen = os.fdopen
-    opened = []
-
-    class Full:
-        def __init__(self, file):
-            self.file = file
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    def fdopen(fd, *args, **kwargs):
-        opened.append(fd)
-        file = real_fdopen(fd, *args, **kwargs)
-        return Full(file) if len(opened) == 2 else file  # the second file: the palette
-
-    monkeypatch.setattr(imageio.os, "fdopen", fdopen)
+def test_disk_full_on_the_palette_writes_neither(photo, disk_full_at):
+    disk_full_at(2)  # the second file: the palette
     result = run(photo, "-k", 4)
     assert result.exit_code == 1
     assert result.stderr == f"quantize: {photo.parent / 'photo-k4.gpl'}: cannot write: No space left on device\n"
