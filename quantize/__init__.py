@@ -13,7 +13,7 @@ _WHERE = {
     "kmeans": "core", "KMeansResult": "core", "minibatch_kmeans": "core",
     "quantize_image": "pipeline", "fit_palette": "pipeline", "apply_palette": "pipeline",
     "fit_to_quality": "pipeline",
-    "KMeansOptions": "pipeline", "Palette": "pipeline", "QuantizedImage": "pipeline",
+    "KMeansOptions": "options", "Palette": "pipeline", "QuantizedImage": "pipeline",
     "read_image": "imageio", "write_quantized": "imageio",
     "QuantizeError": "errors", "ParameterError": "errors", "ImageReadError": "errors",
     "ImageWriteError": "errors", "OutputExistsError": "errors", "OutputLargerError": "errors",

@@ -472,3 +472,13 @@ def test_many_dimensions_use_little_memory():
     finally:
         tracemalloc.stop()
     assert peak < 1.6 * points.nbytes
+
+
+def test_quantize_kmeans_is_the_function_for_users():
+    """``quantize.kmeans`` is the core's function, however the package was
+    imported (no module of that name shadows it any more)."""
+    import quantize
+    import quantize.core
+
+    assert quantize.kmeans is quantize.core.kmeans is kmeans
+    assert callable(quantize.kmeans) and quantize.KMeansOptions is __import__("quantize.options").options.KMeansOptions
