@@ -88,8 +88,7 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
     levels, runs = _schedule(data, k_fit, options, rng)
     # Progress: the first level takes SAMPLE_SHARE of the bar, the others share the rest.
     shares = [0.0, *np.linspace(SAMPLE_SHARE, 1.0, len(levels)).tolist()] if len(levels) > 1 else [0.0, 1.0]
-    if not space.is_rgb:  # the levels' RGB points (0..255) into the space, float32 as in RGB
-        levels = [(space.points(points), weights) for points, weights in levels]
+    levels = [(space.points(points), weights) for points, weights in levels]  # RGB 0..255 into the space
     init, n_iter = options.init, 0
     for level, ((points, weights), (tol, max_iter)) in enumerate(zip(levels, runs)):
         result = kmeans(
