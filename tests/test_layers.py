@@ -48,7 +48,7 @@ LAYERS = {
     "files": COMMANDS, "batch": COMMANDS, "elbow": COMMANDS, "cluster": COMMANDS, "vectors": COMMANDS,
     "discover": COMMANDS,
     # the command line
-    "cli": CLI, "__main__": CLI,
+    "cli": CLI, "cli.*": CLI, "__main__": CLI,
 }
 
 # Imports that run upward today, module -> why; each is a strict xfail, so the

@@ -1,6 +1,6 @@
 """Errors carry facts; only the command line words what a user reads.
 
-No module but ``cli.py`` names a command-line option in a string or prints;
+No module outside the ``quantize.cli`` package names a command-line option in a string or prints;
 the library's sentences name parameters as the Python API does, and the
 command line turns the errors that would name an option into the sentences
 its users have always read.
@@ -23,7 +23,7 @@ from quantize.files import OutputOptions, ReadOptions, quantize_file
 from quantize.imageio import check_targets, decode_image, encode_quantized
 
 PACKAGE = Path(quantize.__file__).resolve().parent
-LIBRARY = sorted(path for path in PACKAGE.glob("*.py") if path.name != "cli.py")
+LIBRARY = sorted(path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "cli")
 FLAG = re.compile(r"(?<![\w-])--[A-Za-z]")  # --max-pixels, not k-means--x or a rule of dashes
 SAMPLES = PACKAGE.parent / "sample_images"
 
@@ -53,7 +53,7 @@ def strings(path: Path):
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda path: path.name)
 def test_only_the_command_line_names_its_options(path):
     named = [f"{path.name}:{line}: {text!r}" for line, text in strings(path) if FLAG.search(text)]
-    assert not named, "an option named outside cli.py (word it in cli.WORDS):\n" + "\n".join(named)
+    assert not named, "an option named outside quantize.cli (word it in quantize.cli.words.WORDS):\n" + "\n".join(named)
 
 
 def test_the_flag_pattern():

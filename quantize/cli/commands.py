@@ -1,257 +1,20 @@
-"""The command line: the only module that imports click and tqdm, and the only
-one that names its options in what a user reads.
-
-Every command parses its options, calls one library function and prints what
-it returned.  A :class:`QuantizeError` becomes one line on stderr, worded by
-:func:`describe`, and its exit code (see README, "Exit codes").
-"""
+"""The commands: each parses its options, calls one library function and
+prints what it returned (see README, "Exit codes")."""
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import click
-from click_default_group import DefaultGroup
 
-from . import __version__
-from .errors import Cancelled, OutputLargerError, ParameterError, QualityTooLowError, QuantizeError
-from .limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, PALETTE_FORMATS, SPACES, SPEEDS
-
-EXIT_LARGER = OutputLargerError.exit_code
-EXIT_QUALITY = QualityTooLowError.exit_code
-EXIT_INTERRUPTED = Cancelled.exit_code
-CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-# The library's errors whose sentences would name a parameter where the user gave an option, as
-# the user reads them, by reason (see quantize.errors.REASONS); any other error reads as str(error).
-WORDS = {
-    "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
-                                 f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
-    "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",
-    "made-differently": lambda e: f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in e.value)}, "
-                                  f"not {', '.join(str(new) for _, _, new in e.value)}; --force redoes it",
-    "output-is-input-folder": lambda e: f"{e.path}: is an input folder; name another output folder with -o",
-    "quality-and-palette": lambda e: f"{e.path}: a quality target (--quality) chooses K by k-means: "
-                                     "not with a palette given in advance (--map)",
-    "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
-                                           "palette given in advance (--map) or shared (--shared-palette)",
-    "alpha-in-space": lambda e: f"{e.path}: has alpha; --space {e.value} works on RGB images only (use --space rgb)",
-    "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
-}
-
-
-def describe(error: QuantizeError) -> str:
-    """The sentence a user of the command line reads for ``error`` (without ``quantize: ``)."""
-    words = WORDS.get(error.reason)
-    return str(error) if words is None else words(error)
-
-
-class Failure(click.ClickException):
-    """An error of ours: one line, ``quantize: FILE: cause``, and its exit code."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file=None) -> None:
-        click.echo(f"quantize: {self.format_message()}", err=True)
-
-
-class OneLineUsageError(click.UsageError):
-    """Click's usage error in one line, with where to find help."""
-
-    def show(self, file=None) -> None:
-        ctx = self.ctx
-        hint = f"quantize {ctx.info_name} --help" if ctx is not None and ctx.parent is not None else "quantize --help"
-        click.echo(f"quantize: error: {self.format_message()} (see '{hint}')", err=True)
-
-
-class QuantizeGroup(DefaultGroup):
-    """A group with a default command whose errors are one line each."""
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        with _one_line_errors():
-            return super().make_context(info_name, args, parent=parent, **extra)
-
-    def invoke(self, ctx):
-        with _one_line_errors():
-            return super().invoke(ctx)
-
-
-@contextmanager
-def _one_line_errors():
-    try:
-        yield
-    except click.exceptions.NoArgsIsHelpError:
-        raise  # bare 'quantize': Click prints the help
-    except (OneLineUsageError, Failure):
-        raise
-    except click.UsageError as error:
-        raise OneLineUsageError(error.format_message(), error.ctx) from None
-    except QuantizeError as error:
-        raise Failure(describe(error), error.exit_code) from None
-    except KeyboardInterrupt:
-        raise Failure("interrupted", EXIT_INTERRUPTED) from None
-
-
-def note(message: str, quiet: bool) -> None:
-    """A remark on stderr that is neither an error nor data."""
-    if not quiet:
-        click.echo(f"quantize: note: {message}", err=True)
-
-
-class _NoBar:
-    """What :func:`progress_bar` yields when the bar is off."""
-
-    @staticmethod
-    def write(text, file=None):
-        click.echo(text, err=True)
-
-    def set_postfix(self, **kwargs):
-        pass
-
-
-@contextmanager
-def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
-    """A tqdm bar on stderr, off with --quiet or when stderr is not a terminal
-    (then tqdm is not even imported).
-
-    Yields ``(on_progress, bar)``: ``on_progress(fraction)`` moves the bar to
-    ``fraction`` of ``total`` (the progress protocol of the library), or None
-    when the bar is off.
-    """
-    if quiet or not sys.stderr.isatty():
-        yield None, _NoBar()
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
-              bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]" if unit == "%" else None) as bar:
-        def on_progress(fraction: float) -> None:
-            bar.update(round(fraction * total, 1) - bar.n)
-
-        yield on_progress, bar
-
-
-def kmeans_options(speed: bool = True, space: bool | None = None):
-    """The k-means options, gathered into one :class:`KMeansOptions` argument
-    ``options``; with ``speed``, --speed and --exact too; with ``space``
-    (default: as ``speed``), --space."""
-    space = speed if space is None else space
-    options = [
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Random seed; the same seed gives the same bytes."),
-        click.option("--init", type=click.Choice(INITS), default="k-means++", show_default=True,
-                     help="How to pick the starting centroids."),
-        click.option("--n-init", type=click.IntRange(min=1), default=None,
-                     help="Restarts; the least distortion wins.  [default: 1, or 10 with --init random]"),
-        click.option("--tol", type=click.FloatRange(min=0), default=1e-4, show_default=True,
-                     help="Stop when an iteration lowers the distortion by no more than this fraction."),
-        click.option("--max-iter", type=click.IntRange(min=1), default=300, show_default=True,
-                     help="Iteration limit of one run."),
-    ]
-    if speed:
-        options.append(click.option(
-            "--speed", type=click.IntRange(SPEEDS[0], SPEEDS[-1]), default=DEFAULT_SPEED, show_default=True,
-            help="1 slowest and best (one k-means on every unique colour) to 10 fastest (a pixel "
-                 "sample only); in between, a sample first, then every colour."))
-        options.append(click.option(
-            "--exact", is_flag=True, help="The same as --speed 1: the exact weighted k-means on the pixels."))
-    if space:
-        options.append(click.option(
-            "--space", type=click.Choice(SPACES), default="rgb", show_default=True,
-            help="Where colour distances are measured, for k-means, the nearest colour and dithering: "
-                 "sRGB values, Oklab or CIELAB (RGB images; alpha images stay in rgb)."))
-
-    def decorate(command):
-        @functools.wraps(command)
-        def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, space="rgb", **kwargs):
-            from .options import KMeansOptions
-
-            chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
-                                   seed=seed, speed=1 if exact else speed, space=space)
-            return command(*args, options=chosen, **kwargs)
-
-        for option in reversed(options):
-            gather = option(gather)
-        return gather
-
-    return decorate
-
-
-class QualityRange(click.ParamType):
-    """pngquant's --quality forms: ``MIN-MAX``; ``N`` (MIN is 9/10 of N, rounded
-    down); ``-N`` (0-N); ``N-`` (N-100).  Gives ``(minimum, target)``."""
-
-    name = "MIN-MAX"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        low, dash, high = str(value).strip().partition("-")
-        try:
-            if not dash:
-                minimum, target = int(low) * 9 // 10, int(low)
-            else:
-                minimum, target = int(low or 0), int(high or 100)
-        except ValueError:
-            self.fail(f"{value!r} is not MIN-MAX, N, -N or N- with whole numbers 0-100", param, ctx)
-        if not 0 <= minimum <= target <= 100:
-            self.fail(f"{value!r}: need 0 <= MIN <= MAX <= 100", param, ctx)
-        return minimum, target
-
-
-max_pixels_option = click.option(  # the largest image to decode: with the image options, and for elbow
-    "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
-    help="Refuse images with more pixels than this (checked from the header before decoding).")
-
-
-def image_output_options(command):
-    """How the image is read and written: dithering, --map, orientation, limits;
-    gathered into one :class:`OutputOptions` argument ``render`` (and ``map_path``)."""
-    options = [
-        click.option("--dither", type=click.Choice(DITHER_METHODS), default="none", show_default=True,
-                     help="Error diffusion (Floyd-Steinberg), an ordered pattern, or none."),
-        click.option("--dither-strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-                     help="How much of the error is spread, 0-1."),
-        click.option("--map", "map_path", type=click.Path(path_type=Path, readable=False),
-                     help="Map onto this palette (no k-means): .gpl .json .txt .hex, or an image's colours."),
-        click.option("--no-autorotate", is_flag=True, help="Keep the stored orientation (ignore EXIF)."),
-        click.option("--quality", type=QualityRange(),
-                     help="pngquant's quality target, 0-100: the fewest colours up to -k that reach MAX; "
-                          f"write nothing and exit {EXIT_QUALITY} if -k colours stay below MIN.  "
-                          "N alone means (9/10 N)-N."),
-        click.option("--skip-if-larger", is_flag=True,
-                     help=f"Write nothing if the output would be larger than the input (exit {EXIT_LARGER})."),
-        max_pixels_option,
-    ]
-
-    @functools.wraps(command)
-    def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
-        from .files import OutputOptions, ReadOptions
-
-        read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels)
-        render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
-                               quality=quality, read=read)
-        return command(*args, render=render, **kwargs)
-
-    for option in reversed(options):
-        gather = option(gather)
-    return gather
-
-
-def output_options(command):
-    """--force, --quiet and --json."""
-    command = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")(command)
-    command = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")(command)
-    command = click.option("--force", is_flag=True, help="Overwrite existing outputs (never the input).")(command)
-    return command
-
+from .. import __version__
+from ..errors import ParameterError
+from ..limits import MAX_COLORS, PALETTE_FORMATS
+from .options import image_output_options, kmeans_options, max_pixels_option, output_options, parse_ks
+from .words import CONTEXT, OneLineUsageError, QuantizeGroup, describe, note, progress_bar
 
 @click.group(cls=QuantizeGroup, default="image", default_if_no_args=False, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="quantize")
@@ -298,7 +61,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
       curl -s https://example.org/a.png | quantize - -k 16 -o - > small.png
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
-    from .files import quantize_file
+    from ..files import quantize_file
 
     if (k is None) == (map_path is None):
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
@@ -376,7 +139,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
       quantize elbow photo.jpg --k-max 32 --json
       quantize elbow photo.jpg --space oklab   # cluster and find the knee in Oklab
     """
-    from . import elbow
+    from .. import elbow
 
     ks = parse_ks(ks_text, k_min, k_max)
     out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
@@ -441,8 +204,8 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
       quantize batch frames/ -k 64 -o out/ --shared-palette --dither floyd-steinberg
       quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
     """
-    from . import batch
-    from .discover import default_jobs
+    from .. import batch
+    from ..discover import default_jobs
 
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
@@ -538,9 +301,9 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
       quantize cluster photos/ -k 8 --size 32 --colour -o photo-groups/
       quantize cluster digits.npy -k 10 --labels digit-labels.npy --json
     """
-    from . import cluster
-    from .discover import default_jobs
-    from .report import metric_rows
+    from .. import cluster
+    from ..discover import default_jobs
+    from ..report import metric_rows
 
     ks = parse_ks(ks_text, k, k, most=None) if ks_text else []
     out_dir = out_dir or source.with_name(f"{source.name.split('.')[0]}-clusters")
@@ -571,23 +334,6 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
         click.echo("\n".join(lines))
     if report.failures:
         raise click.exceptions.Exit(1)
-
-
-def parse_ks(text, k_min: int, k_max: int, most: int | None = MAX_COLORS) -> list[int]:
-    """The sorted K values of --ks, or of --k-min..--k-max; each at most ``most``
-    (None: no limit)."""
-    if text is None:
-        if k_min > k_max:
-            raise ParameterError(f"--k-min {k_min} is above --k-max {k_max}: the K range is empty")
-        return list(range(k_min, k_max + 1))
-    try:
-        ks = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise ParameterError(f"--ks takes whole numbers separated by commas, got {text!r}") from None
-    if not ks or ks[0] < 1 or (most is not None and ks[-1] > most):
-        bound = f"from 1 to {most}" if most is not None else "whole numbers >= 1"
-        raise ParameterError(f"--ks values must be {bound}, got {text!r}")
-    return ks
 
 
 def main():

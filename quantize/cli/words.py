@@ -1,0 +1,128 @@
+"""What a user of the command line reads besides the results: errors worded
+from their facts (:func:`describe`), one line each with their exit codes, notes,
+and the progress bar.  With the rest of :mod:`quantize.cli`, the only place
+that imports click and tqdm and names the command line's options."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+import click
+from click_default_group import DefaultGroup
+
+from ..errors import Cancelled, OutputLargerError, QualityTooLowError, QuantizeError
+
+EXIT_LARGER = OutputLargerError.exit_code
+EXIT_QUALITY = QualityTooLowError.exit_code
+EXIT_INTERRUPTED = Cancelled.exit_code
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+# The library's errors whose sentences would name a parameter where the user gave an option, as
+# the user reads them, by reason (see quantize.errors.REASONS); any other error reads as str(error).
+WORDS = {
+    "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
+                                 f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
+    "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",
+    "made-differently": lambda e: f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in e.value)}, "
+                                  f"not {', '.join(str(new) for _, _, new in e.value)}; --force redoes it",
+    "output-is-input-folder": lambda e: f"{e.path}: is an input folder; name another output folder with -o",
+    "quality-and-palette": lambda e: f"{e.path}: a quality target (--quality) chooses K by k-means: "
+                                     "not with a palette given in advance (--map)",
+    "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
+                                           "palette given in advance (--map) or shared (--shared-palette)",
+    "alpha-in-space": lambda e: f"{e.path}: has alpha; --space {e.value} works on RGB images only (use --space rgb)",
+    "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
+}
+
+
+def describe(error: QuantizeError) -> str:
+    """The sentence a user of the command line reads for ``error`` (without ``quantize: ``)."""
+    words = WORDS.get(error.reason)
+    return str(error) if words is None else words(error)
+
+
+class Failure(click.ClickException):
+    """An error of ours: one line, ``quantize: FILE: cause``, and its exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"quantize: {self.format_message()}", err=True)
+
+
+class OneLineUsageError(click.UsageError):
+    """Click's usage error in one line, with where to find help."""
+
+    def show(self, file=None) -> None:
+        ctx = self.ctx
+        hint = f"quantize {ctx.info_name} --help" if ctx is not None and ctx.parent is not None else "quantize --help"
+        click.echo(f"quantize: error: {self.format_message()} (see '{hint}')", err=True)
+
+
+class QuantizeGroup(DefaultGroup):
+    """A group with a default command whose errors are one line each."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        with _one_line_errors():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _one_line_errors():
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # bare 'quantize': Click prints the help
+    except (OneLineUsageError, Failure):
+        raise
+    except click.UsageError as error:
+        raise OneLineUsageError(error.format_message(), error.ctx) from None
+    except QuantizeError as error:
+        raise Failure(describe(error), error.exit_code) from None
+    except KeyboardInterrupt:
+        raise Failure("interrupted", EXIT_INTERRUPTED) from None
+
+
+def note(message: str, quiet: bool) -> None:
+    """A remark on stderr that is neither an error nor data."""
+    if not quiet:
+        click.echo(f"quantize: note: {message}", err=True)
+
+
+class _NoBar:
+    """What :func:`progress_bar` yields when the bar is off."""
+
+    @staticmethod
+    def write(text, file=None):
+        click.echo(text, err=True)
+
+    def set_postfix(self, **kwargs):
+        pass
+
+
+@contextmanager
+def progress_bar(desc: str, quiet: bool, total: int = 100, unit: str = "%"):
+    """A tqdm bar on stderr, off with --quiet or when stderr is not a terminal
+    (then tqdm is not even imported).
+
+    Yields ``(on_progress, bar)``: ``on_progress(fraction)`` moves the bar to
+    ``fraction`` of ``total`` (the progress protocol of the library), or None
+    when the bar is off.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield None, _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
+              bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]" if unit == "%" else None) as bar:
+        def on_progress(fraction: float) -> None:
+            bar.update(round(fraction * total, 1) - bar.n)
+
+        yield on_progress, bar
