@@ -17,10 +17,20 @@ in-process (Click's CliRunner), with pytest's capfd catching what C libraries
 * exit 1: stderr is one line, ``quantize: ...``, naming the input and holding
   ``expect`` (the cause; ``--max-pixels`` for images too large); the folder
   holds only what was there before (no output, no palette, no .part file).
+
+A case with ``args`` runs that command line instead (``{input}`` stands for
+the case's file; the files of ``with`` are placed beside it, those named
+``DIR/NAME`` in a folder DIR): palettes given with --map, vectors for
+``quantize cluster``, a folder for ``quantize batch``.  Its exit code and
+``expect`` are checked as above, and on success the paths of ``outputs``
+exist.  The file ``<fifo>`` is a named pipe, ``pipe.png``, fed the bytes of
+the first ``with`` file by a thread (the first ``with`` file is then not
+placed).
 """
 import json
 import os
 import shutil
+import threading
 import traceback
 from pathlib import Path
 
@@ -38,8 +48,20 @@ CASES = json.loads((CORPUS / "expected.json").read_text("utf-8"))
 PREFIX = "quantize: "
 
 
-def place(file: str, folder: Path) -> str:
+def place(file: str, folder: Path, feed: bytes = b"") -> str:
     """Put the case's input into ``folder``; the name to give the CLI."""
+    if file == "<fifo>":
+        os.mkfifo(folder / "pipe.png")
+
+        def write():
+            with open(folder / "pipe.png", "wb") as pipe:
+                try:
+                    pipe.write(feed)
+                except BrokenPipeError:
+                    pass
+
+        threading.Thread(target=write, daemon=True).start()
+        return "pipe.png"
     if file == "<folder>":
         (folder / "a-folder.png").mkdir()
         return "a-folder.png"
@@ -57,11 +79,19 @@ def colours(image: np.ndarray) -> int:
 
 @pytest.mark.parametrize("case", CASES, ids=[case["file"] for case in CASES])
 def test_corpus(case, tmp_path, monkeypatch, capfd):
-    name = place(case["file"], tmp_path)
-    before = sorted(os.listdir(tmp_path))
+    extra = list(case.get("with", []))
+    feed = b""
+    if case["file"] == "<fifo>":
+        feed = (CORPUS / "files" / extra.pop(0)).read_bytes()
+    name = place(case["file"], tmp_path, feed)
+    for other in extra:
+        (tmp_path / other).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CORPUS / "files" / Path(other).name, tmp_path / other)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["image", "-k", "4", "-o", "out.png", "--palette", "out.gpl",
-                                      "--seed", "0", "--", name])
+    args = [arg.replace("{input}", name) for arg in case["args"]] if "args" in case else \
+        ["image", "-k", "4", "-o", "out.png", "--palette", "out.gpl", "--seed", "0", "--", name]
+    result = CliRunner().invoke(cli, args)
     fd2 = capfd.readouterr().err
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         pytest.fail("".join(traceback.format_exception(*result.exc_info)) + result.stderr)
@@ -70,13 +100,17 @@ def test_corpus(case, tmp_path, monkeypatch, capfd):
     assert all(line.startswith(PREFIX) for line in fd2.splitlines()), shown
     assert all(line.startswith(PREFIX) for line in result.stderr.splitlines()), shown
     assert result.exit_code == case["exit"], shown
+    after = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     if case["exit"]:
         assert len(result.stderr.splitlines()) == 1, shown
-        assert name in result.stderr and case["expect"].lower() in result.stderr.lower(), shown
-        assert sorted(os.listdir(tmp_path)) == before
+        assert case.get("names", name) in result.stderr and case["expect"].lower() in result.stderr.lower(), shown
+        assert after == before
         return
-    assert sorted(os.listdir(tmp_path)) == sorted(before + ["out.gpl", "out.png"])
     assert case["expect"].lower() in result.stderr.lower(), shown
+    if "args" in case:
+        assert all((tmp_path / output).exists() for output in case["outputs"]), (after, shown)
+        return
+    assert after == sorted(before + ["out.gpl", "out.png"])
     out = cv2.imread("out.png", cv2.IMREAD_UNCHANGED)
     assert out is not None
     shape = list(out.shape[:2])

@@ -10,8 +10,8 @@ second run rewrites the same bytes with the same library versions.
 
 expected.json is a list of entries, one per case:
 
-    file    the input's name in files/, or "<folder>" (a folder given as IMAGE)
-            or "<missing>" (a file that does not exist)
+    file    the input's name in files/, or "<folder>" (a folder given as IMAGE),
+            "<missing>" (a file that does not exist) or "<fifo>" (a named pipe)
     exit    0 (quantized) or 1 (refused)
     expect  a short substring of stderr (of the one error line when exit is 1;
             of a note when exit is 0); "" when nothing in particular
@@ -48,12 +48,22 @@ TOO_LARGE = "--max-pixels"
 CASES: list[dict] = []
 
 
-def case(file, data, exit, why, *, expect="", shape=None, any_orientation=False):
-    """Record one case; ``data`` (bytes) is written to files/``file`` unless None."""
+def case(file, data, exit, why, *, expect="", shape=None, any_orientation=False, args=None, with_=(),
+         outputs=(), names=None):
+    """Record one case; ``data`` (bytes) is written to files/``file`` unless None.
+    ``args``, ``with_``, ``outputs`` and ``names``: a command line of its own (see
+    tests/test_corpus.py), the other files it needs, what it writes, and the
+    name its error line holds (default: the input's)."""
     if data is not None:
         (FILES / file).write_bytes(data)
     entry = {"file": file, "exit": exit, "expect": expect}
-    if exit == 0:
+    if args is not None:
+        entry.update(args=list(args), outputs=list(outputs))
+        if with_:
+            entry["with"] = list(with_)
+        if names is not None:
+            entry["names"] = names
+    elif exit == 0:
         entry["shape"] = list(shape)
     if any_orientation:
         entry["any_orientation"] = True
