@@ -160,3 +160,35 @@ def test_a_folder_with_a_bad_file_is_clustered_and_reported(tmp_path):
     assert len(rows) == 12
     assert {r["label"] for r in rows if r["cluster"] == rows[0]["cluster"]} == {rows[0]["label"]}
     assert "accuracy" in result.stdout and "1.000" in result.stdout.splitlines()[2]
+
+
+# --- inputs with fewer distinct vectors than K: every cluster written, none divides by zero ----------
+
+
+@pytest.mark.parametrize("minibatch", [False, True])
+def test_a_boolean_array_with_repeated_vectors_and_k_equal_to_n(tmp_path, minibatch):
+    """A boolean .npy is 0/1 values; its 6 vectors hold 2 distinct ones, so at
+    K = 6 four clusters stay empty: their sheets are blank, a note says so."""
+    vectors = np.zeros((6, 4, 4), bool)
+    vectors[3:, 1:3, 1:3] = True
+    np.save(tmp_path / "bits.npy", vectors)
+    result = run_cli("cluster", tmp_path / "bits.npy", "-k", 6, "--ks", "2", "-o", tmp_path / "out",
+                     *(["--minibatch"] if minibatch else []))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"quantize: note: {tmp_path / 'bits.npy'}: K=6: 4 of the clusters are empty "
+                             "(the vectors hold 2 distinct values)\n")
+    sheets = sorted((tmp_path / "out" / SHEETS).iterdir())
+    assert len(sheets) == 6 and all(read_image(sheet).size for sheet in sheets)
+    rows = list(csv.DictReader((tmp_path / "out" / "assignments.csv").open()))
+    assert len({row["cluster"] for row in rows}) == 2
+    assert all(float(row["distance"]) == 0.0 for row in rows)
+
+
+def test_boolean_vectors_are_zeros_and_ones(tmp_path):
+    np.save(tmp_path / "bits.npy", np.array([[True, False], [False, True]]))
+    data = load_vectors(tmp_path / "bits.npy")
+    assert data.vectors.dtype == np.float32 and data.vectors.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    report = run(tmp_path / "bits.npy", 2, options=KMeansOptions(seed=0), out_dir=tmp_path / "out")
+    assert sorted(report.main.sizes.tolist()) == [1, 1] and report.notes[0].endswith("no centroids.png or contact "
+                                                                                     "sheets")
