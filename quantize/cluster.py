@@ -16,6 +16,7 @@ cluster under ``sheets/``), nothing half-written.
 """
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -202,8 +203,11 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     :func:`quantize.vectors.load_vectors`.  ``k`` and ``ks`` must not exceed
     the number of vectors.  With ``out_dir``, the files of
     :func:`report_files` are checked before any work (an existing one is an
-    error unless ``force``), the folder is made and tried for writing, and
-    after the work every file is written as a unit (nothing half-written).
+    error unless ``force``; ``out_dir`` must not be the source folder), the
+    folder is made and tried for writing, and after the work every file is
+    written as a unit (nothing half-written).  The report folder, and any
+    folder holding an earlier report, is never read as input (see
+    :func:`quantize.vectors.load_vectors`).
     """
     if not is_int(k) or k < 1:
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
@@ -214,9 +218,12 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+        if os.path.isdir(source) and os.path.realpath(source) == os.path.realpath(out_dir):
+            raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
+                                    reason="output-is-input-folder", path=out_dir, parameter="out_dir")
         check_targets(report_files(out_dir, k), inputs=[source], force=force)
     data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs, describe=describe,
-                        on_progress=span(on_progress, 0.0, LOAD_SHARE))
+                        on_progress=span(on_progress, 0.0, LOAD_SHARE), exclude=out_dir)
     n = len(data.vectors)
     if ks[-1] > n:
         raise ParameterError(f"{source}: K={ks[-1]} exceeds the number of images ({n})")
@@ -227,7 +234,7 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     pictures = len(data.shape) >= 2
     notes = () if pictures else (f"{source}: the vectors are not pictures (length {data.shape[0]}, not a "
                                  "square): no centroids.png or contact sheets",)
-    notes += _empty_notes(source, data.vectors, fitted)
+    notes = data.notes + notes + _empty_notes(source, data.vectors, fitted)
     files = report_files(out_dir, k, pictures) if out_dir is not None else []
     report = ClusterReport(str(source), "mini-batch k-means" if minibatch else "k-means", k, tuple(fitted),
                            data.names, data.shape, data.labels, data.failures,

@@ -192,3 +192,51 @@ def test_boolean_vectors_are_zeros_and_ones(tmp_path):
     report = run(tmp_path / "bits.npy", 2, options=KMeansOptions(seed=0), out_dir=tmp_path / "out")
     assert sorted(report.main.sizes.tolist()) == [1, 1] and report.notes[0].endswith("no centroids.png or contact "
                                                                                      "sheets")
+
+
+# --- report folders are never inputs -------------------------------------------------------------------
+
+
+def _grey_folder(folder, count=6):
+    import cv2
+
+    folder.mkdir(parents=True)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i}.png"), np.full((10, 10), 20 + 40 * i, np.uint8))
+
+
+def test_a_report_folder_inside_the_source_is_not_read_on_a_rerun(tmp_path):
+    source = tmp_path / "pictures"
+    _grey_folder(source)
+    for attempt in range(2):
+        result = run_cli("cluster", source, "-k", 2, "--size", 8, "-o", source / "groups", "--json", "--force")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["vectors"] == 6, (attempt, data["vectors"])
+    rows = list(csv.DictReader((source / "groups" / "assignments.csv").open()))
+    assert sorted(row["input"] for row in rows) == [f"{i}.png" for i in range(6)]
+
+
+def test_a_previous_report_inside_the_source_is_skipped_with_a_note(tmp_path):
+    source = tmp_path / "pictures"
+    _grey_folder(source)
+    result = run_cli("cluster", source, "-k", 2, "--size", 8, "-o", tmp_path / "old", "--quiet")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "old").rename(source / "old-groups")
+    result = run_cli("cluster", source, "-k", 2, "--size", 8, "-o", tmp_path / "new", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["vectors"] == 6
+    assert result.stderr == (f"quantize: note: {source / 'old-groups'}: holds a cluster report "
+                             "(clusters.json, assignments.csv): not read as input\n")
+    data = load_vectors(source)
+    assert len(data.names) == 6 and data.notes == (f"{source / 'old-groups'}: holds a cluster report "
+                                                   "(clusters.json, assignments.csv): not read as input",)
+
+
+def test_the_report_folder_may_not_be_the_source(tmp_path):
+    source = tmp_path / "pictures"
+    _grey_folder(source)
+    result = run_cli("cluster", source, "-k", 2, "-o", source)
+    assert result.exit_code == 3
+    assert result.stderr == f"quantize: {source}: is an input folder; name another output folder with -o\n"
+    assert sorted(p.name for p in source.iterdir()) == [f"{i}.png" for i in range(6)]
