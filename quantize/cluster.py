@@ -16,7 +16,9 @@ cluster under ``sheets/``), nothing half-written.
 """
 from __future__ import annotations
 
+import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -201,8 +203,11 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     :func:`quantize.vectors.load_vectors`.  ``k`` and ``ks`` must not exceed
     the number of vectors.  With ``out_dir``, the files of
     :func:`report_files` are checked before any work (an existing one is an
-    error unless ``force``), the folder is made and tried for writing, and
-    after the work every file is written as a unit (nothing half-written).
+    error unless ``force``; ``out_dir`` must not be the source folder), the
+    folder is made and tried for writing, and after the work every file is
+    written as a unit (nothing half-written).  The report folder, and any
+    folder holding an earlier report, is never read as input (see
+    :func:`quantize.vectors.load_vectors`).
     """
     if not is_int(k) or k < 1:
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
@@ -213,25 +218,23 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+        if os.path.isdir(source) and os.path.realpath(source) == os.path.realpath(out_dir):
+            raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
+                                    reason="output-is-input-folder", path=out_dir, parameter="out_dir")
         check_targets(report_files(out_dir, k), inputs=[source], force=force)
     data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs, describe=describe,
-                        on_progress=span(on_progress, 0.0, LOAD_SHARE))
+                        on_progress=span(on_progress, 0.0, LOAD_SHARE), exclude=out_dir)
     n = len(data.vectors)
     if ks[-1] > n:
         raise ParameterError(f"{source}: K={ks[-1]} exceeds the number of images ({n})")
     if out_dir is not None:
         check_writable(out_dir)  # before the work, not after it
-    total, done, fitted = float(sum(ks)), 0.0, []
-    for each in ks:
-        stage = span(on_progress, LOAD_SHARE + (1 - LOAD_SHARE) * done / total,
-                     LOAD_SHARE + (1 - LOAD_SHARE) * (done + each) / total)
-        result = fit(data.vectors, each, options, minibatch=minibatch, batch_size=batch_size, on_progress=stage)
-        fitted.append(score(result, data.labels) if data.labels is not None else result)
-        done += each
+    fitted = _fit_every_k(data, ks, options, minibatch, batch_size, on_progress)
     notify(on_progress, 1.0)
     pictures = len(data.shape) >= 2
     notes = () if pictures else (f"{source}: the vectors are not pictures (length {data.shape[0]}, not a "
                                  "square): no centroids.png or contact sheets",)
+    notes = data.notes + notes + _empty_notes(source, data.vectors, fitted)
     files = report_files(out_dir, k, pictures) if out_dir is not None else []
     report = ClusterReport(str(source), "mini-batch k-means" if minibatch else "k-means", k, tuple(fitted),
                            data.names, data.shape, data.labels, data.failures,
@@ -239,6 +242,34 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     if out_dir is not None:
         write_together(render(report, data, files))
     return report
+
+
+def _fit_every_k(data: VectorSet, ks, options, minibatch, batch_size, on_progress) -> list[ClusterRun]:
+    """A scored :class:`ClusterRun` for each K of ``ks``; the core's warning
+    that some clusters stay empty becomes a note (:func:`_empty_notes`)."""
+    total, done, fitted = float(sum(ks)), 0.0, []
+    for each in ks:
+        stage = span(on_progress, LOAD_SHARE + (1 - LOAD_SHARE) * done / total,
+                     LOAD_SHARE + (1 - LOAD_SHARE) * (done + each) / total)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "fewer distinct points than clusters", RuntimeWarning)
+            result = fit(data.vectors, each, options, minibatch=minibatch, batch_size=batch_size,
+                         on_progress=stage)
+        fitted.append(score(result, data.labels) if data.labels is not None else result)
+        done += each
+    return fitted
+
+
+def _empty_notes(source, vectors: np.ndarray, fitted) -> tuple[str, ...]:
+    """A note for each run with empty clusters (fewer distinct vectors than K)."""
+    notes = []
+    for result in fitted:
+        empty = int(np.count_nonzero(result.sizes == 0))
+        if empty:
+            distinct = len(np.unique(vectors, axis=0))
+            notes.append(f"{source}: K={result.k}: {empty} of the clusters {'is' if empty == 1 else 'are'} empty "
+                         f"(the vectors hold {distinct} distinct value{'' if distinct == 1 else 's'})")
+    return tuple(notes)
 
 
 def render(report: ClusterReport, data: VectorSet, files) -> list[tuple[Path, bytes]]:
@@ -256,8 +287,10 @@ def render(report: ClusterReport, data: VectorSet, files) -> list[tuple[Path, by
             titles = [f"{_plain(label)}" if size else "-" for label, size in zip(main.majority, main.sizes)]
         out.append((by_name["centroids.png"], plots.render_picture_grid(pictures, titles)))
         sheets = files[len(by_name):]
+        blank = np.full((1, *report.shape), 128, np.uint8)  # an empty cluster's sheet: one tile of mid grey
         for cluster, path in enumerate(sheets):
             members = np.flatnonzero(main.labels == cluster)
             nearest = members[np.argsort(main.distances[members], kind="stable")[:SHEET_MEMBERS]]
-            out.append((path, plots.render_contact_sheet(plots.as_pictures(data.vectors[nearest], report.shape))))
+            pictures = plots.as_pictures(data.vectors[nearest], report.shape) if nearest.size else blank
+            out.append((path, plots.render_contact_sheet(pictures)))
     return out

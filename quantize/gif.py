@@ -75,7 +75,8 @@ def _check(indices, colors, alpha) -> tuple[np.ndarray, np.ndarray, np.ndarray |
                               f"not {indices.shape} {indices.dtype}")
     h, w = indices.shape
     if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
-        raise ImageWriteError(f"cannot encode a GIF of {w}x{h} pixels: each side must be 1 to {MAX_SIDE}")
+        raise ImageWriteError(f"cannot encode a GIF of {w}x{h} pixels: each side must be 1 to {MAX_SIDE}",
+                              value=(w, h), limit=MAX_SIDE)
     if indices.min() < 0 or indices.max() >= m:
         raise ImageWriteError(f"cannot encode a GIF: indices from {indices.min()} to {indices.max()} "
                               f"into a palette of {m}")

@@ -387,30 +387,40 @@ def check_output_suffix(path) -> None:
                              path=path)
 
 
-def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
+def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None,
+                     path=None) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
     ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
     ``(m, 4)`` RGBA ``uint8``.  A PNG is written as a palette PNG (with tRNS
     for RGBA), with ``text`` (keyword: value) in tEXt chunks; a GIF by
     :mod:`quantize.gif`; anything else as OpenCV writes the true-colour (or
-    RGBA, where the format has alpha) picture.
+    RGBA, where the format has alpha) picture.  Raises
+    :class:`ImageWriteError` when the picture cannot be encoded so (a GIF
+    side over 65,535); its message starts with ``path``, the file the bytes
+    are for, when given.
     """
     suffix = suffix.lower()
-    if suffix == ".png":
-        return png.encode_indexed(indices, colors, text)
-    if suffix == ".gif":
-        from . import gif
+    try:
+        if suffix == ".png":
+            return png.encode_indexed(indices, colors, text)
+        if suffix == ".gif":
+            from . import gif
 
-        return gif.encode_gif(indices, colors[:, :3], colors[:, 3] if colors.shape[1] == 4 else None)
-    pixels = colors[indices]
-    if pixels.shape[2] == 4 and suffix in _ALPHA_SUFFIXES:
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
-    else:
-        pixels = cv2.cvtColor(np.ascontiguousarray(pixels[:, :, :3]), cv2.COLOR_RGB2BGR)
-    ok, buffer = cv2.imencode(suffix, pixels)
-    if not ok:
-        raise ImageWriteError(f"cannot encode an image as {suffix}")
+            return gif.encode_gif(indices, colors[:, :3], colors[:, 3] if colors.shape[1] == 4 else None)
+        pixels = colors[indices]
+        if pixels.shape[2] == 4 and suffix in _ALPHA_SUFFIXES:
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
+        else:
+            pixels = cv2.cvtColor(np.ascontiguousarray(pixels[:, :, :3]), cv2.COLOR_RGB2BGR)
+        ok, buffer = cv2.imencode(suffix, pixels)
+        if not ok:
+            raise ImageWriteError(f"cannot encode an image as {suffix}")
+    except ImageWriteError as error:
+        if path is None:
+            raise
+        raise ImageWriteError(f"{path}: {error}", reason=error.reason, path=path, parameter=error.parameter,
+                              value=error.value, limit=error.limit) from None
     return buffer.tobytes()
 
 

@@ -13,13 +13,17 @@
   over black, fitted into a ``size`` x ``size`` square keeping its aspect
   ratio, padded with black (:func:`quantize.imageio.resize_padded`), and
   scaled to [0, 1].  A file that cannot be read goes to ``failures`` and
-  loading goes on.
+  loading goes on.  Report folders are never inputs: ``exclude`` (the
+  report folder of this run) is not walked, nor any folder below the root
+  that holds a cluster report (``clusters.json`` and ``assignments.csv``),
+  which gets a note.
 * **MNIST's IDX files**: ``train-images-idx3-ubyte`` (or any ``*idx3-ubyte``),
   optionally gzipped; labels come from the matching
   ``train-labels-idx1-ubyte[.gz]`` beside it when there is one.
 * **a ``.npy`` array**: ``(n, d)``, ``(n, h, w)``, ``(n, h, w, 1)`` or
   ``(n, h, w, 3)``; ``uint8`` (or any integers within 0..255) scaled by
-  1/255, floats kept as they are (they must be finite and within [0, 1]).
+  1/255, floats kept as they are (they must be finite and within [0, 1]),
+  booleans as 0 and 1.
 
 IDX files and arrays keep their own picture size: ``size``, ``grey`` and
 ``max_pixels`` apply to folders only.
@@ -47,7 +51,7 @@ import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -63,6 +67,7 @@ IDX_LABELS = 0x00000801  # unsigned bytes, one dimension: (n,)
 MAX_SIZE = 1024  # the largest picture side a folder's images are fitted into
 _IDX_NAME = re.compile(r"idx\d-ubyte(\.gz)?$", re.IGNORECASE)
 _BLOCK = 256  # images handed to the threads at a time (memory, and a prompt stop)
+REPORT_MARKERS = ("clusters.json", "assignments.csv")  # a folder holding both holds a cluster report
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class VectorSet:
     failures : tuple of (str, str)
         ``(name, cause)`` of each file of a folder that could not be read
         (the cause one line), in path order.
+    notes : tuple of str
+        Remarks for the user: the folders skipped as cluster reports.
     """
 
     vectors: np.ndarray
@@ -92,11 +99,12 @@ class VectorSet:
     names: tuple[str, ...]
     labels: np.ndarray | None
     failures: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs: int = 1,
                  max_pixels: int | None = MAX_PIXELS, on_progress: ProgressCallback | None = None,
-                 describe=None) -> VectorSet:
+                 describe=None, exclude=None) -> VectorSet:
     """Load the images of ``source`` (a folder, an IDX file or a ``.npy`` array;
     see the module's notes) as a :class:`VectorSet`.
 
@@ -106,7 +114,8 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
     the source has; ``jobs``: threads decoding a folder's images; ``max_pixels``:
     a larger image of a folder is a failure; ``on_progress``: see
     :mod:`quantize.progress`; ``describe(error) -> str``: how the causes of
-    failures are worded (default ``str``).  The result does not depend on ``jobs``.
+    failures are worded (default ``str``); ``exclude``: a folder not to walk
+    (the report folder).  The result does not depend on ``jobs``.
 
     Raises :class:`ImageReadError` when ``source`` is missing, is not a valid
     IDX file or array, or (a folder) holds no image that can be read;
@@ -120,7 +129,8 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
     path = Path(source)
     notify(on_progress, 0.0)
     if path.is_dir():
-        data = _load_folder(path, int(size), bool(grey), int(jobs), max_pixels, on_progress, describe or str)
+        data = _load_folder(path, int(size), bool(grey), int(jobs), max_pixels, on_progress, describe or str,
+                            exclude)
     elif not path.exists():
         raise ImageReadError(f"{source}: no such file or folder")
     elif path.suffix.lower() == ".npy":
@@ -132,7 +142,7 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
     else:
         raise ParameterError(f"{source}: not a folder, an IDX file or a .npy array; give one of those")
     if labels is not None:
-        data = VectorSet(data.vectors, data.shape, data.names, read_labels(labels, data.names), data.failures)
+        data = replace(data, labels=read_labels(labels, data.names))
     notify(on_progress, 1.0)
     return data
 
@@ -140,9 +150,12 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
 # --- a folder of images ---------------------------------------------------------------------------
 
 
-def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress, describe) -> VectorSet:
+def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress, describe, exclude) -> VectorSet:
     files, failures = [], []
-    for found in find_images([folder], recursive=True):
+    reports = _ReportFolders(folder)
+    for found in find_images([folder], recursive=True, exclude=exclude):
+        if reports.holds(found.path):
+            continue
         if found.kind is Kind.FILE:
             files.append((found.relative.parts, found.path))
         elif found.kind is Kind.PROBLEM:
@@ -181,7 +194,36 @@ def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress, descri
     stack = np.stack(pictures)
     vectors = stack.reshape(len(stack), -1).astype(np.float32) / np.float32(255)
     labels = None if None in classes else np.array(classes, dtype=str)
-    return VectorSet(vectors, tuple(stack.shape[1:]), tuple(names), labels, tuple(failures))
+    return VectorSet(vectors, tuple(stack.shape[1:]), tuple(names), labels, tuple(failures), reports.notes())
+
+
+class _ReportFolders:
+    """The folders below ``root`` that hold a cluster report (both
+    :data:`REPORT_MARKERS`): never inputs, each skipped with a note."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.known: dict[Path, bool] = {}
+        self.skipped: set[Path] = set()
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` (found below the root) lies in a report folder."""
+        try:
+            parts = Path(path).relative_to(self.root).parts
+        except ValueError:
+            return False
+        for depth in range(1, len(parts)):  # the folders below the root, outermost first
+            folder = self.root.joinpath(*parts[:depth])
+            if folder not in self.known:
+                self.known[folder] = all((folder / name).is_file() for name in REPORT_MARKERS)
+            if self.known[folder]:
+                self.skipped.add(folder)
+                return True
+        return False
+
+    def notes(self) -> tuple[str, ...]:
+        return tuple(f"{folder}: holds a cluster report ({', '.join(REPORT_MARKERS)}): not read as input"
+                     for folder in sorted(self.skipped))
 
 
 def _name(folder: Path, path: Path) -> str:

@@ -160,3 +160,83 @@ def test_a_folder_with_a_bad_file_is_clustered_and_reported(tmp_path):
     assert len(rows) == 12
     assert {r["label"] for r in rows if r["cluster"] == rows[0]["cluster"]} == {rows[0]["label"]}
     assert "accuracy" in result.stdout and "1.000" in result.stdout.splitlines()[2]
+
+
+# --- inputs with fewer distinct vectors than K: every cluster written, none divides by zero ----------
+
+
+@pytest.mark.parametrize("minibatch", [False, True])
+def test_a_boolean_array_with_repeated_vectors_and_k_equal_to_n(tmp_path, minibatch):
+    """A boolean .npy is 0/1 values; its 6 vectors hold 2 distinct ones, so at
+    K = 6 four clusters stay empty: their sheets are blank, a note says so."""
+    vectors = np.zeros((6, 4, 4), bool)
+    vectors[3:, 1:3, 1:3] = True
+    np.save(tmp_path / "bits.npy", vectors)
+    result = run_cli("cluster", tmp_path / "bits.npy", "-k", 6, "--ks", "2", "-o", tmp_path / "out",
+                     *(["--minibatch"] if minibatch else []))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"quantize: note: {tmp_path / 'bits.npy'}: K=6: 4 of the clusters are empty "
+                             "(the vectors hold 2 distinct values)\n")
+    sheets = sorted((tmp_path / "out" / SHEETS).iterdir())
+    assert len(sheets) == 6 and all(read_image(sheet).size for sheet in sheets)
+    rows = list(csv.DictReader((tmp_path / "out" / "assignments.csv").open()))
+    assert len({row["cluster"] for row in rows}) == 2
+    assert all(float(row["distance"]) == 0.0 for row in rows)
+
+
+def test_boolean_vectors_are_zeros_and_ones(tmp_path):
+    np.save(tmp_path / "bits.npy", np.array([[True, False], [False, True]]))
+    data = load_vectors(tmp_path / "bits.npy")
+    assert data.vectors.dtype == np.float32 and data.vectors.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    report = run(tmp_path / "bits.npy", 2, options=KMeansOptions(seed=0), out_dir=tmp_path / "out")
+    assert sorted(report.main.sizes.tolist()) == [1, 1] and report.notes[0].endswith("no centroids.png or contact "
+                                                                                     "sheets")
+
+
+# --- report folders are never inputs -------------------------------------------------------------------
+
+
+def _grey_folder(folder, count=6):
+    import cv2
+
+    folder.mkdir(parents=True)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i}.png"), np.full((10, 10), 20 + 40 * i, np.uint8))
+
+
+def test_a_report_folder_inside_the_source_is_not_read_on_a_rerun(tmp_path):
+    source = tmp_path / "pictures"
+    _grey_folder(source)
+    for attempt in range(2):
+        result = run_cli("cluster", source, "-k", 2, "--size", 8, "-o", source / "groups", "--json", "--force")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["vectors"] == 6, (attempt, data["vectors"])
+    rows = list(csv.DictReader((source / "groups" / "assignments.csv").open()))
+    assert sorted(row["input"] for row in rows) == [f"{i}.png" for i in range(6)]
+
+
+def test_a_previous_report_inside_the_source_is_skipped_with_a_note(tmp_path):
+    source = tmp_path / "pictures"
+    _grey_folder(source)
+    result = run_cli("cluster", source, "-k", 2, "--size", 8, "-o", tmp_path / "old", "--quiet")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "old").rename(source / "old-groups")
+    result = run_cli("cluster", source, "-k", 2, "--size", 8, "-o", tmp_path / "new", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["vectors"] == 6
+    assert result.stderr == (f"quantize: note: {source / 'old-groups'}: holds a cluster report "
+                             "(clusters.json, assignments.csv): not read as input\n")
+    data = load_vectors(source)
+    assert len(data.names) == 6 and data.notes == (f"{source / 'old-groups'}: holds a cluster report "
+                                                   "(clusters.json, assignments.csv): not read as input",)
+
+
+def test_the_report_folder_may_not_be_the_source(tmp_path):
+    source = tmp_path / "pictures"
+    _grey_folder(source)
+    result = run_cli("cluster", source, "-k", 2, "-o", source)
+    assert result.exit_code == 3
+    assert result.stderr == f"quantize: {source}: is an input folder; name another output folder with -o\n"
+    assert sorted(p.name for p in source.iterdir()) == [f"{i}.png" for i in range(6)]

@@ -19,7 +19,18 @@ other exception fails the test; a crash in a C decoder kills the test process
 crashed, run with ``QUANTIZE_FUZZ_TRACE=1 pytest -s``: each recipe is printed
 before it is decoded.  ``QUANTIZE_FUZZ_EXAMPLES=50000`` runs a longer fuzz.
 
-The bound: ``MAX_EXAMPLES`` examples, about 15-25 s on two cores.  Under CI
+Palette files given in advance (``--map``) are fuzzed the same way: seeds in
+each text format (``.gpl`` as GIMP and Aseprite write it, ``.json`` as we and
+Lospec write it, ``.txt`` as we and Paint.NET write it, Lospec's ``.hex``) take
+the same mutations (but the header one) and insertions of tokens that
+palette readers trip on (a BOM, comments, ``10.7``, ``256``, ``-1``, a stray
+quote or bracket, long digit runs).  Every mutated file must either be
+refused with a ``QuantizeError`` of one line that names the file, or read as
+1 to 256 RGB or RGBA colours that :func:`quantize.apply_palette` maps an image
+onto, keeping them whole and in order.
+
+The bound: ``MAX_EXAMPLES`` examples, about 15-25 s on two cores, and
+``PALETTE_EXAMPLES`` palette files, about 3 s.  Under CI
 (tests/conftest.py loads a derandomized profile) the same examples run every
 time; at a desk Hypothesis explores fresh ones.  ``test_both_outcomes_occurred``
 then checks that some files decoded and some were refused, so the fuzz neither
@@ -27,11 +38,15 @@ refuses everything nor only ever feeds the decoders valid files.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import zlib
 from collections import Counter
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -39,13 +54,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from quantize import KMeansOptions, QuantizeError, quantize_image
+from quantize import KMeansOptions, QuantizeError, apply_palette, quantize_image
 from quantize.imageio import decode_image, encode_quantized
+from quantize.palette import load_palette, write_palette
 
 pytestmark = pytest.mark.slow
 
 MAX_PIXELS = 4_000_000
 MAX_EXAMPLES = int(os.environ.get("QUANTIZE_FUZZ_EXAMPLES", 5000))
+PALETTE_EXAMPLES = max(200, MAX_EXAMPLES // 5)
 TRACE = bool(os.environ.get("QUANTIZE_FUZZ_TRACE"))
 # Peak memory one decode may add.  A legitimate 4 MP 16-bit RGBA PNG peaks at
 # about 310 MB (OpenCV's buffer, then float64 scaling to 8 bits); a forged
@@ -54,6 +71,7 @@ DECODE_MEMORY_MB = 128 * MAX_PIXELS // 2**20  # 488 MB
 
 # Outcomes over the run, by seed format: decoded / refused (a QuantizeError from decode_image).
 OUTCOMES: Counter = Counter()
+PALETTE_OUTCOMES: Counter = Counter()  # by palette format: read / refused
 
 
 def _pictures():
@@ -197,10 +215,11 @@ def _memory_mb(field: str) -> int:
     raise AssertionError(f"no {field} in /proc/self/status")
 
 
-def mutate(name: str, mutations, fix_crcs: bool = False) -> bytes:
-    """Apply ``mutations`` in order to the seed ``name``, then (``fix_crcs``, PNG
-    only) recompute the CRC of every whole chunk: the recipe of a fuzzed file."""
-    data = bytearray(SEEDS[name])
+def mutate(name: str, mutations, fix_crcs: bool = False, seeds=None) -> bytes:
+    """Apply ``mutations`` in order to the seed ``name`` (of ``seeds``, default
+    the images), then (``fix_crcs``, PNG only) recompute the CRC of every whole
+    chunk: the recipe of a fuzzed file."""
+    data = bytearray((SEEDS if seeds is None else seeds)[name])
     for mutation in mutations:
         kind, args = mutation[0], mutation[1:]
         n = len(data)
@@ -285,3 +304,77 @@ def test_both_outcomes_occurred():
         for fmt in formats))
     assert sum(v for (_, outcome), v in OUTCOMES.items() if outcome == "decoded") > 0
     assert sum(v for (_, outcome), v in OUTCOMES.items() if outcome == "refused") > 0
+
+
+# --- palette files given in advance ----------------------------------------------------------------
+
+
+def _palette_seeds(folder) -> dict:
+    """Seed palette files by name (``<what>.<format>``): ours as written, and as others write them."""
+    colors = np.array([[230, 30, 40], [20, 200, 60], [250, 250, 250], [0, 0, 0]], np.uint8)
+    seeds = {}
+    for suffix in (".gpl", ".json", ".txt", ".hex"):
+        write_palette(folder / f"ours{suffix}", colors, np.array([4, 3, 2, 1]))
+        seeds[f"ours{suffix}"] = (folder / f"ours{suffix}").read_bytes()
+    rgba = np.array([[230, 30, 40, 255], [0, 0, 0, 0]], np.uint8)
+    write_palette(folder / "alpha.json", rgba, np.array([2, 1]))
+    seeds["alpha.json"] = (folder / "alpha.json").read_bytes()
+    seeds["gimp.gpl"] = b"GIMP Palette\nName: Game\nColumns: 4\n#\n230  30  40\tRed\n 20 200  60\tGreen\n"
+    seeds["aseprite.gpl"] = b"GIMP Palette\nChannels: RGBA\n#\n  0   0   0   0 Clear\n254  91  89 255 Red\n"
+    seeds["lospec.json"] = b'{"name":"x","author":"","colors":["e61e28","14c83c","fafafa"]}'
+    seeds["paintnet.txt"] = b"; paint.net Palette File\n; aarrggbb\nFFE61E28\nFF14C83C\n00000000\n"
+    seeds["lospec.hex"] = b"\xef\xbb\xbfe61e28\n14c83c\n# comment\nfafafa\n"
+    return seeds
+
+
+PALETTE_DIR = Path(tempfile.mkdtemp(prefix="quantize-fuzz-"))
+atexit.register(shutil.rmtree, PALETTE_DIR, ignore_errors=True)
+PALETTE_SEEDS = _palette_seeds(PALETTE_DIR)
+_TOKENS = st.sampled_from([b"\xef\xbb\xbf", b"\n", b"\r\n", b"#", b";", b" ", b"\t", b"10.7", b"256", b"-1", b"1e3",
+                           b"true", b"null", b'"', b"[", b"]", b"{", b"}", b",", b"Channels: RGBA\n", b"Name: x\n",
+                           b"#ffffff\n", b"FF000000\n", b"9" * 30, b"\x00", b"\xff", b"\xc3\xa9",
+                           "\u0663".encode()])  # an Arabic-Indic digit: int() reads it, a palette must not
+PALETTE_MUTATION = st.one_of(
+    st.tuples(st.just("flip"), _position, st.integers(0, 7)),
+    st.tuples(st.just("set"), _position, st.integers(0, 255)),
+    st.tuples(st.just("truncate"), _position),
+    st.tuples(st.just("insert"), _position, st.one_of(_TOKENS, st.binary(min_size=1, max_size=16))),
+    st.tuples(st.just("duplicate"), _position, st.integers(1, 256), _position),
+)
+PICTURE = _pictures()["rgba"][:, :, [2, 1, 0, 3]].copy()  # RGBA, with transparent pixels
+
+
+@settings(max_examples=PALETTE_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(name="ours.gpl", mutations=[("insert", 0, bytes(range(128, 256)))])  # binary: not UTF-8
+@example(name="ours.json", mutations=[("insert", 40, b"10.7")])
+@example(name="ours.hex", mutations=[("duplicate", 0, 256, 0)] * 7)  # over 256 colours
+@given(name=st.sampled_from(sorted(PALETTE_SEEDS)), mutations=st.lists(PALETTE_MUTATION, min_size=1, max_size=4))
+def test_mutated_palette_files_are_read_or_refused(name, mutations):
+    data = mutate(name, mutations, seeds=PALETTE_SEEDS)
+    if TRACE:
+        print(f"fuzz: {name} {mutations!r}", file=sys.stderr, flush=True)
+    path = PALETTE_DIR / f"mutated{Path(name).suffix}"
+    path.write_bytes(data)
+    try:
+        colors = load_palette(path)
+    except QuantizeError as error:
+        PALETTE_OUTCOMES[path.suffix, "refused"] += 1
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error), str(error)
+        assert error.path == path
+        return
+    PALETTE_OUTCOMES[path.suffix, "read"] += 1
+    assert isinstance(colors, np.ndarray) and colors.dtype == np.uint8
+    assert colors.ndim == 2 and colors.shape[1] in (3, 4) and 1 <= len(colors) <= 256
+    result = apply_palette(PICTURE, colors, reorder=False)
+    np.testing.assert_array_equal(result.palette[:len(colors), :colors.shape[1]], colors)
+
+
+def test_palette_outcomes_occurred():
+    """Run after the palette fuzz: each format was both read and refused."""
+    if not PALETTE_OUTCOMES:
+        pytest.skip("the palette fuzz did not run in this session")
+    print("\npalette fuzz outcomes: " + "; ".join(
+        f"{fmt} {PALETTE_OUTCOMES[fmt, 'read']} read / {PALETTE_OUTCOMES[fmt, 'refused']} refused"
+        for fmt in sorted({fmt for fmt, _ in PALETTE_OUTCOMES})))
+    for fmt in (".gpl", ".json", ".txt", ".hex"):
+        assert PALETTE_OUTCOMES[fmt, "read"] > 0 and PALETTE_OUTCOMES[fmt, "refused"] > 0, fmt

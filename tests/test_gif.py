@@ -10,6 +10,7 @@ import pytest
 
 from quantize import ImageWriteError
 from quantize.gif import encode_gif, transparent_index
+from quantize.imageio import encode_quantized
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -159,3 +160,12 @@ def test_import_quantize_does_not_import_pillow():
     code = "import sys, quantize, quantize.gif; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_gif_too_wide_names_its_file(tmp_path):
+    out = tmp_path / "wide.gif"
+    indices = np.zeros((1, 65536), np.uint8)
+    with pytest.raises(ImageWriteError) as caught:
+        encode_quantized(".gif", indices, np.zeros((1, 3), np.uint8), path=out)
+    assert str(caught.value).startswith(f"{out}: cannot encode a GIF of 65536x1 pixels")
+    assert caught.value.path == out and caught.value.limit == 65535
