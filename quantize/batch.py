@@ -105,13 +105,17 @@ class BatchRecord:
 @dataclass(frozen=True)
 class Plan:
     """What a batch will do: ``jobs`` to run; ``existing``, files skipped because
-    their outputs exist; ``loops``, links skipped with a note; ``problems``,
-    what failed while looking (unreadable folders, clashing outputs)."""
+    their outputs exist; ``noted``, what was skipped with a note (links back
+    into a folder being walked, files that are not regular files, such as
+    FIFOs); ``problems``, what failed while looking (unreadable folders,
+    clashing outputs); ``matched``, how many image files were found (0:
+    nothing matched)."""
 
     jobs: tuple[Job, ...] = ()
     existing: tuple[BatchRecord, ...] = ()
-    loops: tuple[BatchRecord, ...] = ()
+    noted: tuple[BatchRecord, ...] = ()
     problems: tuple[BatchRecord, ...] = ()
+    matched: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,12 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
     mapped onto it; either way every output holds the same palette in the
     same order.  ``on_progress`` follows the shared fit.
 
+    The outputs of an image are ``OUT_DIR/NAME.png`` and its palette file (see
+    :func:`output_paths`); two images with an output of one name are a
+    problem (the first is taken).  What is not a regular file is never
+    opened: in a folder it is noted, named in ``inputs`` a problem (see
+    :func:`quantize.discover.find_images`).
+
     An image named twice (or reached twice) is taken once.  An output that
     exists (with its palette) is skipped unless ``force``; it keeps the row the
     manifest had for it, and when it was made with other parameters (as its
@@ -164,27 +174,27 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
             raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
                                     reason="output-is-input-folder", path=out_dir, parameter="out_dir")
     previous = read_manifest(out_dir)
-    jobs, existing, loops, problems, claimed, taken = [], [], [], [], {}, set()
+    jobs, existing, noted, problems, claimed, taken, matched = [], [], [], [], {}, set(), 0
     for found in find_images(inputs, patterns, recursive, exclude=out_dir):
-        if found.kind is Kind.LOOP:
-            loops.append(BatchRecord(str(found.path), None, Status.SKIPPED, k, error=found.detail))
+        if found.kind in (Kind.LOOP, Kind.SPECIAL):
+            noted.append(BatchRecord(str(found.path), None, Status.SKIPPED, k, error=found.detail))
             continue
         if found.kind is Kind.PROBLEM:
             problems.append(BatchRecord(str(found.path), None, Status.FAILED, k, error=found.detail))
             continue
+        matched += 1
         path = found.path
         if os.path.realpath(path) in taken:
             continue
         taken.add(os.path.realpath(path))
-        output = out_dir / found.relative.with_suffix(".png")
-        palette_file = None if palette_format == "none" else output.with_suffix("." + palette_format)
-        key = os.path.realpath(output)
-        if key in claimed:
-            problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
-                                        error=f"same output as {claimed[key]}"))
+        output, palette_file = output_paths(out_dir / found.relative, palette_format)
+        keys = [os.path.realpath(p) for p in (output, palette_file) if p is not None]
+        clash = next((claimed[key] for key in keys if key in claimed), None)
+        if clash is not None:
+            problems.append(BatchRecord(str(path), str(output), Status.FAILED, k, error=f"same output as {clash}"))
             continue
-        claimed[key] = str(path)
-        if os.path.realpath(path) in {key, os.path.realpath(palette_file) if palette_file else None}:
+        claimed.update(dict.fromkeys(keys, str(path)))
+        if os.path.realpath(path) in keys:
             problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
                                         error="output would replace the input"))
         elif not force and output.exists() and (palette_file is None or palette_file.exists()):
@@ -201,7 +211,18 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
         jobs = [replace(job, palette=palette) for job in jobs]
     wanted = parameters(k, options, output_options, None if shared_palette else palette, shared=shared_palette)
     skipped = [_skipped(source, output, k, wanted, previous.get(output)) for source, output in existing]
-    return Plan(tuple(jobs), tuple(skipped), tuple(loops), tuple(problems))
+    return Plan(tuple(jobs), tuple(skipped), tuple(noted), tuple(problems), matched)
+
+
+def output_paths(target: Path, palette_format: str) -> tuple[Path, Path | None]:
+    """The image and the palette file (None with "none") that a batch writes
+    for an input whose mirrored path under the output folder is ``target``:
+    ``NAME.png`` and ``NAME.FORMAT``, except a png swatch, ``NAME.palette.png``,
+    which must not take the image's name."""
+    output = target.with_suffix(".png")
+    if palette_format == "none":
+        return output, None
+    return output, output.with_name(output.stem + (".palette.png" if palette_format == "png" else "." + palette_format))
 
 
 def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: OutputOptions, *,
@@ -345,14 +366,14 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
         raise OutputExistsError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(out_dir)
-    records = [record.worded(describe) for record in (*work.existing, *work.loops, *work.problems)]
+    records = [record.worded(describe) for record in (*work.existing, *work.noted, *work.problems)]
 
     def report(record: BatchRecord) -> None:
         record = record.worded(describe)
         records.append(record)
         if on_record is not None:
             on_record(record)
-        notify(on_progress, (len(records) - len(work.existing) - len(work.loops) - len(work.problems))
+        notify(on_progress, (len(records) - len(work.existing) - len(work.noted) - len(work.problems))
                / max(1, len(work.jobs)))
 
     try:

@@ -53,6 +53,40 @@ def photos(tmp_path, samples):
     return source
 
 
+# 9. FIFOs (and other files that are not regular files) are never opened by a batch.
+def test_find_images_tells_a_fifo_from_a_file(tmp_path, samples):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(samples / "coffee.jpg", folder / "a.jpg")
+    os.mkfifo(folder / "pipe.png")
+    found = list(find_images([folder]))
+    assert [(f.kind, f.path.name) for f in found] == [(Kind.FILE, "a.jpg"), (Kind.SPECIAL, "pipe.png")]
+    assert found[1].detail == "a FIFO, not a regular file: skipped"
+    named = list(find_images([folder / "pipe.png"]))
+    assert [(f.kind, f.detail) for f in named] == [
+        (Kind.PROBLEM, "a FIFO, not a regular file: a batch reads files (the main command reads a stream from -)")]
+    os.symlink("missing.png", folder / "broken.png")  # not special: its read fails and says why
+    assert [f.kind for f in find_images([folder]) if f.path.name == "broken.png"] == [Kind.FILE]
+
+
+@pytest.mark.slow
+def test_a_fifo_in_a_folder_is_skipped_with_a_note_and_one_named_fails(tmp_path, samples):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(samples / "coffee.jpg", folder / "a.jpg")
+    os.mkfifo(folder / "pipe.png")
+    command = [sys.executable, "-m", "quantize", "batch", str(folder), "-k", "4", "-o", str(out), "--jobs", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"quantize: note: {folder / 'pipe.png'}: a FIFO, not a regular file: skipped\n"
+    assert "done 1, skipped 1, failed 0" in done.stdout
+    named = subprocess.run(command[:4] + [str(folder / "pipe.png")] + command[5:], capture_output=True, text=True,
+                           timeout=30)
+    assert named.returncode == 1
+    assert named.stderr == (f"quantize: {folder / 'pipe.png'}: a FIFO, not a regular file: a batch reads files "
+                            "(the main command reads a stream from -)\n")
+
+
 # 16. One shared palette over RGB and RGBA images is one PLTE (and one tRNS).
 def test_shared_palette_over_rgb_and_rgba_images_is_one_palette(tmp_path, samples):
     folder, out = tmp_path / "in", tmp_path / "out"
@@ -70,3 +104,26 @@ def test_shared_palette_over_rgb_and_rgba_images_is_one_palette(tmp_path, sample
         pixels = read_image(out / f"{name}.png")
         assert pixels.shape[2] == 3 or (pixels[:, :, 3] == 255).all()
         assert pixels.shape[:2] == read_image(folder / f"{name}.jpg").shape[:2]
+
+
+# 17. The png swatch has a name of its own.
+def test_a_png_swatch_does_not_take_the_image_name(tmp_path, samples):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(samples / "chelsea.jpg", folder / "good.jpg")
+    result = run(folder, "-k", 4, "-o", out, "--palette-format", "png")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["good.palette.png", "good.png", "manifest.jsonl"]
+    assert read_image(out / "good.png").shape == read_image(folder / "good.jpg").shape
+    assert b"quantize" in chunks(out / "good.png")[b"tEXt"]  # the image, not the swatch
+
+
+def test_a_swatch_name_taken_by_another_image_is_a_clash(tmp_path, samples):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(samples / "chelsea.jpg", folder / "good.jpg")
+    shutil.copy(samples / "coffee.jpg", folder / "good.palette.jpg")
+    result = run(folder, "-k", 4, "-o", out, "--palette-format", "png")
+    assert result.exit_code == 1
+    assert f"quantize: {folder / 'good.palette.jpg'}: same output as {folder / 'good.jpg'}" in result.stderr
+    assert b"tEXt" not in chunks(out / "good.palette.png")  # the swatch of good.jpg, not an image

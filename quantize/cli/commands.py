@@ -179,7 +179,8 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
               help="Run on local processes, or on a Dask distributed cluster (pip install 'quantize[dask]').")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--palette-format", type=click.Choice(PALETTE_FORMATS), default="gpl", show_default=True,
-              help="Palette file written beside each output, or none.")
+              help="Palette file written beside each output (OUT/NAME.gpl; png: a swatch OUT/NAME.palette.png), "
+                   "or none.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
 @click.option("--shared-palette", is_flag=True,
               help="Fit one palette of K colours to all the images together; every output holds it.")
@@ -221,10 +222,10 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
                           palette_format=palette_format, force=force, options=options, output_options=render,
                           palette=map_path, shared_palette=shared_palette, on_progress=on_progress)
     work = replace(work, **{name: tuple(record.worded(describe) for record in getattr(work, name))
-                            for name in ("existing", "loops", "problems")})
+                            for name in ("existing", "noted", "problems")})
     for record in work.problems:
         click.echo(f"quantize: {record.input}: {record.error}", err=True)
-    for record in work.loops:
+    for record in work.noted:
         note(f"{record.input}: {record.error}", quiet)
     stale = [record for record in work.existing if record.error]
     if stale:
