@@ -127,3 +127,29 @@ def test_a_swatch_name_taken_by_another_image_is_a_clash(tmp_path, samples):
     assert result.exit_code == 1
     assert f"quantize: {folder / 'good.palette.jpg'}: same output as {folder / 'good.jpg'}" in result.stderr
     assert b"tEXt" not in chunks(out / "good.palette.png")  # the swatch of good.jpg, not an image
+
+
+# 23. Nothing to do is said, with what was searched, and is a failure.
+def test_an_empty_folder_says_nothing_matched(tmp_path):
+    empty, out = tmp_path / "empty", tmp_path / "out"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    result = run(empty, "-k", 4, "-o", out)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (f"quantize: nothing matched: searched {empty} for the image types OpenCV reads "
+                             "(*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif), not in sub-folders "
+                             "(-r searches them)\n")
+    assert not out.exists(), "nothing to do, nothing written"
+
+
+def test_a_pattern_that_matches_nothing(photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run(photos, tmp_path, "-k", 4, "-o", out, "-r", "--pattern", "*.xyz", "--pattern", "*.abc")
+    assert result.exit_code == 1
+    assert result.stderr == (f"quantize: nothing matched: searched {photos}, {tmp_path} for *.xyz *.abc, "
+                             "sub-folders too\n")
+    assert list(out.iterdir()) == []
+    dry = run(photos, "-k", 4, "-o", out, "--pattern", "*.xyz", "--dry-run")
+    assert dry.exit_code == 1 and dry.stderr.startswith("quantize: nothing matched: searched")

@@ -14,7 +14,7 @@ from .. import __version__
 from ..errors import ParameterError
 from ..limits import MAX_COLORS, PALETTE_FORMATS
 from .options import image_output_options, kmeans_options, max_pixels_option, output_options, parse_ks
-from .words import CONTEXT, OneLineUsageError, QuantizeGroup, describe, note, progress_bar
+from .words import CONTEXT, Failure, OneLineUsageError, QuantizeGroup, describe, note, nothing_matched, progress_bar
 
 @click.group(cls=QuantizeGroup, default="image", default_if_no_args=False, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="quantize")
@@ -231,6 +231,8 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
     if stale:
         others = f" (and {len(stale) - 1} more like it)" if len(stale) > 1 else ""
         note(f"skipped {stale[0].output}: {stale[0].error}{others}", quiet)
+    if work.matched == 0 and not work.problems:
+        raise Failure(nothing_matched(inputs, patterns, recursive), 1)
     if dry_run:
         for job in work.jobs:
             click.echo(f"would quantize {job.source} -> {job.output}")
