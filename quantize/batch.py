@@ -28,9 +28,8 @@ from .imageio import atomic_write, read_image
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
 from .limits import PALETTE_FORMATS
+from .outfolder import MANIFEST, ManifestLog, locked
 from .progress import ProgressCallback, notify, span
-
-MANIFEST = "manifest.jsonl"
 
 
 class Status(str, enum.Enum):
@@ -120,7 +119,9 @@ class Plan:
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What a batch did: counts by status, bytes of the done files, the manifest."""
+    """What a batch did: counts by status, bytes of the done files, the
+    manifest; ``manifest_error`` when some finished files could not be
+    listed in it (see :func:`run`)."""
 
     done: int
     skipped: int
@@ -130,6 +131,7 @@ class BatchSummary:
     seconds: float
     manifest: str
     records: tuple[BatchRecord, ...] = field(default=(), repr=False)
+    manifest_error: QuantizeError | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """The counts, bytes, seconds and manifest (not the records)."""
@@ -326,6 +328,31 @@ def init_worker(parent: int) -> None:
         os._exit(1)
 
 
+def _start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, unless it runs already, with
+    its warnings about leaked resources off.
+
+    The pool's queues hold semaphores that the tracker (a process of its
+    own) removes when the batch ends without removing them, killed by
+    ``kill -9``; that is its job, but it also warns "There appear to be N
+    leaked semaphore objects" on the stderr it shares with the batch, after
+    the batch is gone.  The warning filter goes through the environment the
+    tracker starts with (it takes it from this process, once), and only there.
+    """
+    from multiprocessing import resource_tracker
+
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = quiet if not before else f"{before},{quiet}"
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = before
+
+
 def _die_with_parent() -> bool:
     """Ask Linux to send this process SIGKILL when its parent ends; False where it cannot."""
     if not sys.platform.startswith("linux"):
@@ -359,27 +386,40 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
     manifest is written with every finished file, and the interrupt (or
     :class:`Cancelled`) is raised again.  ``describe(error) -> str`` words the
     errors behind the records, reported and written (see :meth:`BatchRecord.worded`).
+
+    The folder is held for the run (see :func:`locked`).  The manifest gets
+    one line per record as it comes (see :class:`ManifestLog`), so that it
+    lists every finished file even when the run is killed or the folder
+    can no longer be written, and is rewritten whole at the end (see
+    :func:`write_manifest`).  A manifest that cannot be opened stops the
+    run before any work (:class:`ImageWriteError`); one whose lines and
+    final rewrite both fail is the summary's ``manifest_error``.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(out_dir)
-    records = [record.worded(describe) for record in (*work.existing, *work.noted, *work.problems)]
+    with locked(out_dir):
+        remove_stale_parts(out_dir)
+        log = ManifestLog(out_dir)
+        records = []
 
-    def report(record: BatchRecord) -> None:
-        record = record.worded(describe)
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
-        notify(on_progress, (len(records) - len(work.existing) - len(work.noted) - len(work.problems))
-               / max(1, len(work.jobs)))
+        def keep(record: BatchRecord) -> None:
+            records.append(record.worded(describe))
+            log.add(records[-1])
 
-    try:
-        _run_jobs(work.jobs, workers, scheduler, report)
-    finally:
-        manifest = write_manifest(out_dir, records)
+        def report(record: BatchRecord) -> None:
+            keep(record)
+            if on_record is not None:
+                on_record(records[-1])
+            notify(on_progress, (len(records) - len(work.existing) - len(work.noted) - len(work.problems))
+                   / max(1, len(work.jobs)))
+
+        for record in (*work.existing, *work.noted, *work.problems):
+            keep(record)
+        try:
+            _run_jobs(work.jobs, workers, scheduler, report)
+        finally:
+            log.close()
+            manifest_error = _rewrite_manifest(out_dir, records, log)
     done = [r for r in records if r.status is Status.DONE]
     return BatchSummary(
         done=len(done),
@@ -388,9 +428,21 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
         bytes_in=sum(r.bytes_in for r in done),
         bytes_out=sum(r.bytes_out for r in done),
         seconds=time.perf_counter() - started,
-        manifest=str(manifest),
+        manifest=str(log.path),
         records=tuple(records),
+        manifest_error=manifest_error,
     )
+
+
+def _rewrite_manifest(out_dir: Path, records, log: "ManifestLog") -> QuantizeError | None:
+    """The manifest rewritten whole (:func:`write_manifest`); when it cannot
+    be, the lines ``log`` appended stand for it, and only when some of those
+    failed too is the error returned: some finished files are not listed."""
+    try:
+        write_manifest(out_dir, records)
+    except QuantizeError as error:
+        return error if log.error is not None else None
+    return None
 
 
 def _run_jobs(jobs, workers, scheduler, report) -> None:
@@ -400,6 +452,7 @@ def _run_jobs(jobs, workers, scheduler, report) -> None:
         for job in jobs:
             report(run_job(job))
     else:
+        _start_quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
                                    initializer=init_worker, initargs=(os.getpid(),))
         futures, reported = [pool.submit(run_job, job) for job in jobs], set()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from quantize import batch, imageio, read_image
+from quantize import batch, imageio, outfolder, read_image
 from quantize.cli import cli
 from quantize.discover import Kind, find_images
 
@@ -51,6 +51,65 @@ def photos(tmp_path, samples):
     for name in PHOTOS:
         shutil.copy(samples / name, source / name)
     return source
+
+
+# 7. A folder that turns read-only mid-run: the manifest still lists every finished file.
+def test_manifest_lists_the_finished_files_when_the_folder_turns_read_only(photos, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    real_open, made = os.open, []
+
+    def os_open(path, flags, *args, **kwargs):
+        if str(path).startswith(str(out)) and str(path).endswith(".part"):  # a file written in place
+            made.append(path)
+            if len(made) > 4:  # two files done (image and palette each): the folder is read-only now
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(imageio.os, "open", os_open)
+    result = run(photos, "-k", 4, "-o", out, "--jobs", 1)
+    assert result.exit_code == 1, result.output
+    listed = {Path(r["input"]).name: r["status"] for r in rows(out)}
+    assert listed == {"astronaut.jpg": "done", "chelsea.jpg": "done", "coffee.jpg": "failed", "rocket.jpg": "failed"}
+    assert {p.name for p in out.glob("*.png")} == {"astronaut.png", "chelsea.png"}
+    assert "manifest.jsonl" not in result.stderr  # it is whole: nothing to say about it
+    assert "done 2, skipped 0, failed 2" in result.stdout
+
+
+def test_a_manifest_that_cannot_be_written_is_refused_before_the_work(photos, tmp_path):
+    out = tmp_path / "out"
+    (out / "manifest.jsonl").mkdir(parents=True)
+    result = run(photos, "-k", 4, "-o", out, "--jobs", 1)
+    assert result.exit_code == 1
+    assert result.stderr == f"quantize: {out / 'manifest.jsonl'}: cannot write: Is a directory\n"
+    assert not list(out.glob("*.png")), "files were made that no manifest lists"
+
+
+def test_a_manifest_that_stops_being_written_is_named(photos, tmp_path, monkeypatch):
+    """The lines stop going through mid-run (a full disk), and the final
+    manifest cannot be written either: one line naming it, exit 1."""
+    out = tmp_path / "out"
+    class Full:
+        def __init__(self, file):
+            self.file, self.lines = file, 0
+
+        def write(self, text):
+            self.lines += 1
+            if self.lines > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.file.write(text)
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+    def write_manifest(out_dir, records):
+        raise imageio.ImageWriteError(f"{out_dir / batch.MANIFEST}: cannot write: No space left on device")
+
+    monkeypatch.setattr(outfolder, "open", lambda *a, **k: Full(open(*a, **k)), raising=False)
+    monkeypatch.setattr(batch, "write_manifest", write_manifest)
+    result = run(photos, "-k", 4, "-o", out, "--jobs", 1)
+    assert result.exit_code == 1
+    assert result.stderr == f"quantize: {out / 'manifest.jsonl'}: cannot write: No space left on device\n"
+    assert "done 4, skipped 0, failed 0" in result.stdout
 
 
 # 9. FIFOs (and other files that are not regular files) are never opened by a batch.
@@ -153,3 +212,60 @@ def test_a_pattern_that_matches_nothing(photos, tmp_path):
     assert list(out.iterdir()) == []
     dry = run(photos, "-k", 4, "-o", out, "--pattern", "*.xyz", "--dry-run")
     assert dry.exit_code == 1 and dry.stderr.startswith("quantize: nothing matched: searched")
+
+
+# 24. One batch at a time into a folder; a killed one leaves no warning behind.
+def test_a_folder_in_use_is_refused(photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / outfolder.LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write("4242\n")
+        lock.flush()
+        result = run(photos, "-k", 4, "-o", out, "--jobs", 1)
+    assert result.exit_code == 3
+    assert result.stderr == f"quantize: {out}: in use by another quantize batch (pid 4242)\n"
+    assert sorted(p.name for p in out.iterdir()) == [outfolder.LOCK]
+
+
+def test_the_lock_is_held_for_the_run_and_removed_after(photos, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    seen = []
+
+    def on_record(record):
+        with open(out / outfolder.LOCK) as other:  # another process's attempt, as flock sees it
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                seen.append("free")
+            except BlockingIOError:
+                seen.append(other.read().strip())
+
+    summary = batch.run(batch.plan([photos], out, 4), out, on_record=on_record)
+    assert summary.done == 4 and seen == [str(os.getpid())] * 4
+    assert not (out / outfolder.LOCK).exists()
+
+
+@pytest.mark.slow
+def test_a_second_batch_is_refused_and_kill_9_leaves_no_warning(tmp_path, samples):
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    for i in range(30):
+        shutil.copy(samples / "coffee.jpg", source / f"p{i:02}.jpg")
+    command = [sys.executable, "-m", "quantize", "batch", str(source), "-k", "64", "-o", str(out), "--exact",
+               "--quiet"]
+    first = subprocess.Popen(command + ["--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.gpl"))) < 2:
+        time.sleep(0.02)
+    second = subprocess.run(command + ["--jobs", "1"], capture_output=True, text=True, timeout=30)
+    assert second.returncode == 3
+    assert second.stderr == f"quantize: {out}: in use by another quantize batch (pid {first.pid})\n"
+    first.kill()
+    _, stderr = first.communicate(timeout=30)  # its stderr closes when the last process holding it ends
+    assert stderr == "", "a killed batch leaves nothing on stderr"
+    finished = source / sorted(out.glob("*.gpl"))[0].with_suffix(".jpg").name
+    third = subprocess.run(command[:4] + [str(finished)] + command[5:] + ["--json"], capture_output=True, text=True,
+                           timeout=30)
+    assert third.returncode == 0, third.stderr  # the lock died with the first batch
+    assert json.loads(third.stdout)["skipped"] == 1
