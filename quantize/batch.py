@@ -28,9 +28,8 @@ from .imageio import atomic_write, read_image
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
 from .limits import PALETTE_FORMATS
+from .outfolder import MANIFEST, ManifestLog, locked
 from .progress import ProgressCallback, notify, span
-
-MANIFEST = "manifest.jsonl"
 
 
 class Status(str, enum.Enum):
@@ -105,18 +104,24 @@ class BatchRecord:
 @dataclass(frozen=True)
 class Plan:
     """What a batch will do: ``jobs`` to run; ``existing``, files skipped because
-    their outputs exist; ``loops``, links skipped with a note; ``problems``,
-    what failed while looking (unreadable folders, clashing outputs)."""
+    their outputs exist; ``noted``, what was skipped with a note (links back
+    into a folder being walked, files that are not regular files, such as
+    FIFOs); ``problems``, what failed while looking (unreadable folders,
+    clashing outputs); ``matched``, how many image files were found (0:
+    nothing matched)."""
 
     jobs: tuple[Job, ...] = ()
     existing: tuple[BatchRecord, ...] = ()
-    loops: tuple[BatchRecord, ...] = ()
+    noted: tuple[BatchRecord, ...] = ()
     problems: tuple[BatchRecord, ...] = ()
+    matched: int = 0
 
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What a batch did: counts by status, bytes of the done files, the manifest."""
+    """What a batch did: counts by status, bytes of the done files, the
+    manifest; ``manifest_error`` when some finished files could not be
+    listed in it (see :func:`run`)."""
 
     done: int
     skipped: int
@@ -126,6 +131,7 @@ class BatchSummary:
     seconds: float
     manifest: str
     records: tuple[BatchRecord, ...] = field(default=(), repr=False)
+    manifest_error: QuantizeError | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """The counts, bytes, seconds and manifest (not the records)."""
@@ -143,6 +149,12 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
     to be done, together (see :func:`fit_shared_palette`), and every file is
     mapped onto it; either way every output holds the same palette in the
     same order.  ``on_progress`` follows the shared fit.
+
+    The outputs of an image are ``OUT_DIR/NAME.png`` and its palette file (see
+    :func:`output_paths`); two images with an output of one name are a
+    problem (the first is taken).  What is not a regular file is never
+    opened: in a folder it is noted, named in ``inputs`` a problem (see
+    :func:`quantize.discover.find_images`).
 
     An image named twice (or reached twice) is taken once.  An output that
     exists (with its palette) is skipped unless ``force``; it keeps the row the
@@ -164,27 +176,27 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
             raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
                                     reason="output-is-input-folder", path=out_dir, parameter="out_dir")
     previous = read_manifest(out_dir)
-    jobs, existing, loops, problems, claimed, taken = [], [], [], [], {}, set()
+    jobs, existing, noted, problems, claimed, taken, matched = [], [], [], [], {}, set(), 0
     for found in find_images(inputs, patterns, recursive, exclude=out_dir):
-        if found.kind is Kind.LOOP:
-            loops.append(BatchRecord(str(found.path), None, Status.SKIPPED, k, error=found.detail))
+        if found.kind in (Kind.LOOP, Kind.SPECIAL):
+            noted.append(BatchRecord(str(found.path), None, Status.SKIPPED, k, error=found.detail))
             continue
         if found.kind is Kind.PROBLEM:
             problems.append(BatchRecord(str(found.path), None, Status.FAILED, k, error=found.detail))
             continue
+        matched += 1
         path = found.path
         if os.path.realpath(path) in taken:
             continue
         taken.add(os.path.realpath(path))
-        output = out_dir / found.relative.with_suffix(".png")
-        palette_file = None if palette_format == "none" else output.with_suffix("." + palette_format)
-        key = os.path.realpath(output)
-        if key in claimed:
-            problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
-                                        error=f"same output as {claimed[key]}"))
+        output, palette_file = output_paths(out_dir / found.relative, palette_format)
+        keys = [os.path.realpath(p) for p in (output, palette_file) if p is not None]
+        clash = next((claimed[key] for key in keys if key in claimed), None)
+        if clash is not None:
+            problems.append(BatchRecord(str(path), str(output), Status.FAILED, k, error=f"same output as {clash}"))
             continue
-        claimed[key] = str(path)
-        if os.path.realpath(path) in {key, os.path.realpath(palette_file) if palette_file else None}:
+        claimed.update(dict.fromkeys(keys, str(path)))
+        if os.path.realpath(path) in keys:
             problems.append(BatchRecord(str(path), str(output), Status.FAILED, k,
                                         error="output would replace the input"))
         elif not force and output.exists() and (palette_file is None or palette_file.exists()):
@@ -201,7 +213,18 @@ def plan(inputs, out_dir, k, *, patterns=DEFAULT_PATTERNS, recursive=False, pale
         jobs = [replace(job, palette=palette) for job in jobs]
     wanted = parameters(k, options, output_options, None if shared_palette else palette, shared=shared_palette)
     skipped = [_skipped(source, output, k, wanted, previous.get(output)) for source, output in existing]
-    return Plan(tuple(jobs), tuple(skipped), tuple(loops), tuple(problems))
+    return Plan(tuple(jobs), tuple(skipped), tuple(noted), tuple(problems), matched)
+
+
+def output_paths(target: Path, palette_format: str) -> tuple[Path, Path | None]:
+    """The image and the palette file (None with "none") that a batch writes
+    for an input whose mirrored path under the output folder is ``target``:
+    ``NAME.png`` and ``NAME.FORMAT``, except a png swatch, ``NAME.palette.png``,
+    which must not take the image's name."""
+    output = target.with_suffix(".png")
+    if palette_format == "none":
+        return output, None
+    return output, output.with_name(output.stem + (".palette.png" if palette_format == "png" else "." + palette_format))
 
 
 def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: OutputOptions, *,
@@ -305,6 +328,31 @@ def init_worker(parent: int) -> None:
         os._exit(1)
 
 
+def _start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, unless it runs already, with
+    its warnings about leaked resources off.
+
+    The pool's queues hold semaphores that the tracker (a process of its
+    own) removes when the batch ends without removing them, killed by
+    ``kill -9``; that is its job, but it also warns "There appear to be N
+    leaked semaphore objects" on the stderr it shares with the batch, after
+    the batch is gone.  The warning filter goes through the environment the
+    tracker starts with (it takes it from this process, once), and only there.
+    """
+    from multiprocessing import resource_tracker
+
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = quiet if not before else f"{before},{quiet}"
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = before
+
+
 def _die_with_parent() -> bool:
     """Ask Linux to send this process SIGKILL when its parent ends; False where it cannot."""
     if not sys.platform.startswith("linux"):
@@ -338,27 +386,40 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
     manifest is written with every finished file, and the interrupt (or
     :class:`Cancelled`) is raised again.  ``describe(error) -> str`` words the
     errors behind the records, reported and written (see :meth:`BatchRecord.worded`).
+
+    The folder is held for the run (see :func:`locked`).  The manifest gets
+    one line per record as it comes (see :class:`ManifestLog`), so that it
+    lists every finished file even when the run is killed or the folder
+    can no longer be written, and is rewritten whole at the end (see
+    :func:`write_manifest`).  A manifest that cannot be opened stops the
+    run before any work (:class:`ImageWriteError`); one whose lines and
+    final rewrite both fail is the summary's ``manifest_error``.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(out_dir)
-    records = [record.worded(describe) for record in (*work.existing, *work.loops, *work.problems)]
+    with locked(out_dir):
+        remove_stale_parts(out_dir)
+        log = ManifestLog(out_dir)
+        records = []
 
-    def report(record: BatchRecord) -> None:
-        record = record.worded(describe)
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
-        notify(on_progress, (len(records) - len(work.existing) - len(work.loops) - len(work.problems))
-               / max(1, len(work.jobs)))
+        def keep(record: BatchRecord) -> None:
+            records.append(record.worded(describe))
+            log.add(records[-1])
 
-    try:
-        _run_jobs(work.jobs, workers, scheduler, report)
-    finally:
-        manifest = write_manifest(out_dir, records)
+        def report(record: BatchRecord) -> None:
+            keep(record)
+            if on_record is not None:
+                on_record(records[-1])
+            notify(on_progress, (len(records) - len(work.existing) - len(work.noted) - len(work.problems))
+                   / max(1, len(work.jobs)))
+
+        for record in (*work.existing, *work.noted, *work.problems):
+            keep(record)
+        try:
+            _run_jobs(work.jobs, workers, scheduler, report)
+        finally:
+            log.close()
+            manifest_error = _rewrite_manifest(out_dir, records, log)
     done = [r for r in records if r.status is Status.DONE]
     return BatchSummary(
         done=len(done),
@@ -367,9 +428,21 @@ def run(work: Plan, out_dir, *, workers: int = 1, scheduler: str | None = None,
         bytes_in=sum(r.bytes_in for r in done),
         bytes_out=sum(r.bytes_out for r in done),
         seconds=time.perf_counter() - started,
-        manifest=str(manifest),
+        manifest=str(log.path),
         records=tuple(records),
+        manifest_error=manifest_error,
     )
+
+
+def _rewrite_manifest(out_dir: Path, records, log: "ManifestLog") -> QuantizeError | None:
+    """The manifest rewritten whole (:func:`write_manifest`); when it cannot
+    be, the lines ``log`` appended stand for it, and only when some of those
+    failed too is the error returned: some finished files are not listed."""
+    try:
+        write_manifest(out_dir, records)
+    except QuantizeError as error:
+        return error if log.error is not None else None
+    return None
 
 
 def _run_jobs(jobs, workers, scheduler, report) -> None:
@@ -379,6 +452,7 @@ def _run_jobs(jobs, workers, scheduler, report) -> None:
         for job in jobs:
             report(run_job(job))
     else:
+        _start_quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
                                    initializer=init_worker, initargs=(os.getpid(),))
         futures, reported = [pool.submit(run_job, job) for job in jobs], set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class Kind(enum.Enum):
     FILE = "file"  # an image to quantize
     PROBLEM = "problem"  # something that cannot be read: a failure
     LOOP = "loop"  # a symbolic link back into a folder being walked: skipped with a note
+    SPECIAL = "special"  # in a folder, not a regular file (a FIFO, socket, device): skipped with a note
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,10 @@ def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None
     Folders are walked (recursively with ``recursive``), following symbolic
     links but never into a folder already being walked (a loop), and never
     into ``exclude`` (the output folder).  A folder that cannot be read is a
-    problem, not a stop.
+    problem, not a stop.  Nothing that is not a regular file is ever taken,
+    for opening it could wait forever (a FIFO without a writer) or never end
+    (a device): in a folder it is SPECIAL, skipped with a note; named in
+    ``inputs`` it is a problem.
     """
     exclude = os.path.realpath(exclude) if exclude else None
     for given in inputs:
@@ -65,7 +70,10 @@ def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None
         elif path.is_dir():
             yield from _walk(path, Path(), patterns, recursive, exclude, set())
         elif path.exists():
-            yield Found(Kind.FILE, path, Path(path.name))
+            special = _special(path)
+            yield (Found(Kind.FILE, path, Path(path.name)) if special is None else
+                   Found(Kind.PROBLEM, path, detail=f"{special}, not a regular file: a batch reads files "
+                                                    "(the main command reads a stream from -)"))
         else:
             yield Found(Kind.PROBLEM, path, detail="no such file or folder")
 
@@ -93,4 +101,23 @@ def _walk(folder: Path, relative: Path, patterns, recursive, exclude, active):
             if recursive:
                 yield from _walk(path, relative / entry.name, patterns, recursive, exclude, active)
         elif any(fnmatch.fnmatch(entry.name.lower(), p.lower()) for p in patterns):
-            yield Found(Kind.FILE, path, relative / entry.name)
+            special = _special(path)
+            yield (Found(Kind.FILE, path, relative / entry.name) if special is None else
+                   Found(Kind.SPECIAL, path, detail=f"{special}, not a regular file: skipped"))
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"))
+
+
+def _special(path) -> str | None:
+    """What ``path`` is when it is neither a regular file nor a folder (its
+    symbolic links followed), e.g. "a FIFO"; None for a file, and for what
+    cannot be looked at (a broken link: reading it will say why)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((name for test, name in _SPECIAL if test(mode)), "an unknown kind of file")

@@ -39,6 +39,7 @@ REASONS = {
     "alpha-in-space": "an image with alpha, and a working space other than rgb; value: the space",
     "needs-dask": "a Dask scheduler is given and Dask is not installed",
     "larger": "the output would be larger than the input; value: its bytes, limit: the input's",
+    "in-use": "a batch output folder is held by another batch; value: the id of its process, or None",
 }
 
 

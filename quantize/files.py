@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -221,7 +221,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     if measure_dssim and image.pixels.shape[2] == 3:
         from .metrics import dssim
 
-        score = dssim(image.pixels, result.palette[result.indices])
+        score = dssim(image.pixels, result.palette[result.indices][:, :, :3])
     write_together(files)
     return FileResult(
         input=str(source),
@@ -288,6 +288,8 @@ def _colour(source, pixels: np.ndarray, k: int | None, options: KMeansOptions, o
     in advance, kept whole and in order); a quality target too low names
     ``source``."""
     dither = dict(dither=output_options.dither, dither_strength=output_options.dither_strength)
+    if colors is not None and colors.shape[1] == 4 and pixels.shape[2] == 3:
+        return _onto_opaque(pixels, colors, options.space, dither)
     if colors is not None:
         return apply_palette(pixels, colors, reorder=False, space=options.space, **dither)
     try:
@@ -296,6 +298,20 @@ def _colour(source, pixels: np.ndarray, k: int | None, options: KMeansOptions, o
     except QualityTooLowError as error:
         raise QualityTooLowError(f"{source}: {error}", reason=error.reason, path=source,
                                  parameter=error.parameter, value=error.value, limit=error.limit) from None
+
+
+def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dict) -> QuantizedImage:
+    """An RGB image ``pixels`` mapped onto the opaque entries of the RGBA
+    palette ``colors`` given in advance (onto all of them when none is), and
+    the palette kept whole, alpha too, and in order: every image mapped onto
+    one palette holds the same PLTE and tRNS, and an opaque image stays
+    opaque."""
+    opaque = np.flatnonzero(colors[:, 3] == 255)
+    opaque = opaque if len(opaque) else np.arange(len(colors))
+    result = apply_palette(pixels, colors[opaque, :3], reorder=False, space=space, **dither)
+    counts = np.zeros(len(colors), dtype=np.int64)
+    counts[opaque] = result.counts
+    return replace(result, indices=opaque.astype(np.uint8)[result.indices], palette=colors, counts=counts)
 
 
 def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, larger_than: int | None) -> bytes:

@@ -46,7 +46,7 @@ LAYERS = {
     "imageio": IO, "exif": IO, "png": IO, "gif": IO, "palette": IO, "report": IO, "plots": IO,
     # commands: one module per command, and the shared file discovery
     "files": COMMANDS, "batch": COMMANDS, "elbow": COMMANDS, "cluster": COMMANDS, "vectors": COMMANDS,
-    "discover": COMMANDS,
+    "discover": COMMANDS, "outfolder": COMMANDS,
     # the command line
     "cli": CLI, "cli.*": CLI, "__main__": CLI,
 }

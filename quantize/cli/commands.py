@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .. import __version__
 from ..errors import ParameterError
 from ..limits import MAX_COLORS, PALETTE_FORMATS
 from .options import image_output_options, kmeans_options, max_pixels_option, output_options, parse_ks
-from .words import CONTEXT, OneLineUsageError, QuantizeGroup, describe, note, progress_bar
+from .words import CONTEXT, Failure, OneLineUsageError, QuantizeGroup, describe, note, nothing_matched, progress_bar
 
 @click.group(cls=QuantizeGroup, default="image", default_if_no_args=False, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="quantize")
@@ -179,10 +180,12 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
               help="Run on local processes, or on a Dask distributed cluster (pip install 'quantize[dask]').")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--palette-format", type=click.Choice(PALETTE_FORMATS), default="gpl", show_default=True,
-              help="Palette file written beside each output, or none.")
+              help="Palette file written beside each output (OUT/NAME.gpl; png: a swatch OUT/NAME.palette.png), "
+                   "or none.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
 @click.option("--shared-palette", is_flag=True,
-              help="Fit one palette of K colours to all the images together; every output holds it.")
+              help="Fit one palette of K colours to all the images together; every output holds it "
+                   "(one PNG palette for RGB and RGBA images alike).")
 @kmeans_options()
 @image_output_options
 @output_options
@@ -194,8 +197,11 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
     Outputs that exist are skipped unless --force, so a run that was stopped
     (even by kill -9) finishes only what is missing when run again.  A bad
     file is reported and the batch goes on; OUT_DIR/manifest.jsonl gets one
-    line per file.  Exit code 0 when every file is done or skipped, 1 when any
-    failed.
+    line per file as it finishes.  Only regular files are read (a FIFO in a
+    folder is skipped with a note).  One batch at a time runs into OUT_DIR.
+    Exit code 0 when every file is done or skipped; 1 when any failed, when
+    nothing matched, or when the manifest cannot be written; 3 when OUT_DIR is
+    in use by another batch.
 
     \b
     Examples:
@@ -216,28 +222,62 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
     if shared_palette and map_path is not None:
         raise OneLineUsageError("--shared-palette fits a palette; --map gives one: use one of them",
                                 click.get_current_context())
-    with progress_bar("palette", quiet or not shared_palette) as (on_progress, _):
-        work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS, recursive=recursive,
-                          palette_format=palette_format, force=force, options=options, output_options=render,
-                          palette=map_path, shared_palette=shared_palette, on_progress=on_progress)
-    work = replace(work, **{name: tuple(record.worded(describe) for record in getattr(work, name))
-                            for name in ("existing", "loops", "problems")})
+    with ExitStack() as held:
+        if not dry_run:  # one batch at a time into a folder, from the plan to the manifest
+            held.enter_context(batch.locked(out_dir))
+        with progress_bar("palette", quiet or not shared_palette) as (on_progress, _):
+            work = batch.plan(inputs, out_dir, k, patterns=patterns or batch.DEFAULT_PATTERNS,
+                              recursive=recursive, palette_format=palette_format, force=force, options=options,
+                              output_options=render, palette=map_path, shared_palette=shared_palette,
+                              on_progress=on_progress)
+        work = replace(work, **{name: tuple(record.worded(describe) for record in getattr(work, name))
+                                for name in ("existing", "noted", "problems")})
+        _say_plan(work, quiet)
+        if work.matched == 0 and not work.problems:
+            raise Failure(nothing_matched(inputs, patterns, recursive), 1)
+        if dry_run:
+            _say_dry_run(work)
+            return
+        summary = _run_batch(batch, work, out_dir, jobs or default_jobs(),
+                             scheduler if executor == "dask" else None, quiet)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed}; "
+                   f"bytes {summary.bytes_in:,} -> {summary.bytes_out:,}; "
+                   f"{summary.seconds:.1f} s; manifest {summary.manifest}")
+    if summary.manifest_error is not None:
+        click.echo(f"quantize: {describe(summary.manifest_error)}", err=True)
+    if summary.failed or summary.manifest_error is not None:
+        raise click.exceptions.Exit(1)
+
+
+def _say_plan(work, quiet: bool) -> None:
+    """What the batch's plan found besides its jobs: the problems (errors),
+    what was skipped with a note, and outputs made with other parameters."""
     for record in work.problems:
         click.echo(f"quantize: {record.input}: {record.error}", err=True)
-    for record in work.loops:
+    for record in work.noted:
         note(f"{record.input}: {record.error}", quiet)
     stale = [record for record in work.existing if record.error]
     if stale:
         others = f" (and {len(stale) - 1} more like it)" if len(stale) > 1 else ""
         note(f"skipped {stale[0].output}: {stale[0].error}{others}", quiet)
-    if dry_run:
-        for job in work.jobs:
-            click.echo(f"would quantize {job.source} -> {job.output}")
-        for record in work.existing:
-            click.echo(f"would skip {record.input} ({record.output} {record.error or 'exists'})")
-        if work.problems:
-            raise click.exceptions.Exit(1)
-        return
+
+
+def _say_dry_run(work) -> None:
+    """What a batch would do, on stdout; exit code 1 when the plan found problems."""
+    for job in work.jobs:
+        click.echo(f"would quantize {job.source} -> {job.output}")
+    for record in work.existing:
+        click.echo(f"would skip {record.input} ({record.output} {record.error or 'exists'})")
+    if work.problems:
+        raise click.exceptions.Exit(1)
+
+
+def _run_batch(batch, work, out_dir, workers: int, scheduler, quiet: bool):
+    """Run the plan ``work`` under a bar of files (failures written above it, the
+    bytes saved beside it); the summary."""
     saved = 0
     with progress_bar("batch", quiet, total=len(work.jobs), unit="file") as (on_progress, bar):
         def on_record(record):
@@ -248,17 +288,8 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
                 saved += record.bytes_in - record.bytes_out
                 bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
 
-        summary = batch.run(work, out_dir, workers=jobs or default_jobs(),
-                            scheduler=scheduler if executor == "dask" else None,
-                            on_progress=on_progress, on_record=on_record, describe=describe)
-    if as_json:
-        click.echo(json.dumps(summary.to_dict()))
-    else:
-        click.echo(f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed}; "
-                   f"bytes {summary.bytes_in:,} -> {summary.bytes_out:,}; "
-                   f"{summary.seconds:.1f} s; manifest {summary.manifest}")
-    if summary.failed:
-        raise click.exceptions.Exit(1)
+        return batch.run(work, out_dir, workers=workers, scheduler=scheduler, on_progress=on_progress,
+                         on_record=on_record, describe=describe)
 
 
 @cli.command("cluster")

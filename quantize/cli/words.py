@@ -35,6 +35,15 @@ WORDS = {
 }
 
 
+def nothing_matched(inputs, patterns, recursive: bool) -> str:
+    """The sentence of a batch that found no file to take: what it searched."""
+    from ..discover import DEFAULT_PATTERNS
+
+    what = " ".join(patterns) if patterns else f"the image types OpenCV reads ({' '.join(DEFAULT_PATTERNS)})"
+    depth = "sub-folders too" if recursive else "not in sub-folders (-r searches them)"
+    return f"nothing matched: searched {', '.join(map(str, inputs))} for {what}, {depth}"
+
+
 def describe(error: QuantizeError) -> str:
     """The sentence a user of the command line reads for ``error`` (without ``quantize: ``)."""
     words = WORDS.get(error.reason)
