@@ -195,8 +195,9 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     and in order; with ``k`` too, the palette is taken as fitted with ``k``
     and ``options`` to a whole batch.
 
-    Every output is checked before any work: a known format, not the input,
-    not named twice, and not existing unless ``force``.  The outputs are
+    Every output is checked before any work: a known format, not an input
+    (``source`` or ``map_path``, even with ``force``), not named twice, no
+    folder in its place, and not existing unless ``force``.  The outputs are
     written together (see :func:`quantize.imageio.write_together`): all of
     them or none, their folder made when missing.  Raises a
     :class:`QuantizeError` naming the file and the cause.
@@ -262,7 +263,7 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
     if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
         raise ParameterError(f"{trace_path}: a trace is written as .csv or .png", path=trace_path)
     targets = [p for p in (output, palette_path, trace_path) if p]
-    check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
+    check_targets(targets, inputs=[p for p in (source, map_path) if p is not None], force=force)
     if quality is not None and (colors is not None or map_path is not None):
         raise ParameterError(f"{source}: a quality target (quality) chooses K by k-means: "
                              "not with a palette given in advance (colors, map_path)",
