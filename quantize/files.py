@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -165,6 +166,26 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
     target = {} if output.quality is None else {"quality": list(output.quality)}  # never with a given palette
     return {**made, **target, "dither": output.dither, "dither_strength": output.dither_strength,
             "autorotate": output.read.autorotate}
+
+
+STDIN_STEM = "stdin"  # the name of an image read from standard input, in the names made from it
+
+
+def output_name(source, tag: str, folder=None) -> Path:
+    """The default output of ``source``: ``IMAGE-TAG.png`` beside it, or in
+    ``folder`` when one is given (``-o DIR``, as ``cp FILE DIR/``); an image
+    read from standard input (``-``) is named ``stdin``."""
+    source = Path(source)
+    stem = STDIN_STEM if str(source) == "-" else source.stem
+    name = f"{stem}-{tag}.png"
+    return Path(folder) / name if folder is not None else source.with_name(name)
+
+
+def names_a_folder(path) -> bool:
+    """True when the output ``path`` (as given, a string) means a folder: it
+    ends with a separator, or is an existing folder."""
+    text = str(path)
+    return text != "-" and (text.endswith(("/", os.sep)) or os.path.isdir(text))
 
 
 def recorded_parameters(path) -> dict | None:

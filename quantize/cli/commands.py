@@ -33,9 +33,10 @@ def cli():
 @click.argument("image", type=click.Path(path_type=Path, readable=False, allow_dash=True))
 @click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS),
               help=f"Number of colours, 1-{MAX_COLORS} (or --map).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+@click.option("-o", "--output", type=click.Path(allow_dash=True),
               help="Output image: .png (palette PNG), .gif, or true colour .webp .tif .bmp .jpg; "
-                   "- writes a PNG to stdout.  [default: IMAGE-kK.png beside IMAGE]")
+                   "- writes a PNG to stdout; a folder (existing, or ending in /) gets the default "
+                   "name inside it.  [default: IMAGE-kK.png beside IMAGE]")
 @click.option("--palette", "palette_path", type=click.Path(path_type=Path),
               help="Palette file: .gpl, .json, .txt, .hex or .png (swatch).  [default: OUTPUT with .gpl]")
 @click.option("--no-palette", is_flag=True, help="Write no palette file.")
@@ -61,15 +62,17 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
       curl -s https://example.org/a.png | quantize - -k 16 -o - > small.png
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
-    from ..files import quantize_file
+    from ..files import names_a_folder, output_name, quantize_file
 
     if (k is None) == (map_path is None):
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
     if str(image) == "-" and output is None:
         raise OneLineUsageError("reading the image from stdin (-) needs -o", click.get_current_context())
-    to_stdout = output is not None and str(output) == "-"
+    to_stdout = output == "-"
     tag = f"k{k}" if map_path is None else Path(map_path).stem
-    output = output or image.with_name(f"{image.stem}-{tag}.png")
+    if output is None or names_a_folder(output):
+        output = output_name(image, tag, folder=output)
+    output = Path(output)
     palette_path = None if no_palette or (to_stdout and palette_path is None) else (
         palette_path or output.with_suffix(".gpl"))
     with progress_bar("k-means", quiet) as (on_progress, _):
