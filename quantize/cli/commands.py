@@ -117,20 +117,21 @@ def palette_lines(entries, show_all: bool, colour: bool, top: int = 5, per_row: 
 
 
 @cli.command("elbow")
-@click.argument("image", type=click.Path(path_type=Path, readable=False))
+@click.argument("image", type=click.Path(path_type=Path, readable=False, allow_dash=True))
 @click.option("--k-min", type=click.IntRange(1, MAX_COLORS), default=1, show_default=True,
               help="Smallest K of the sweep.")
 @click.option("--k-max", type=click.IntRange(1, MAX_COLORS), default=16, show_default=True,
               help="Largest K of the sweep.")
 @click.option("--ks", "ks_text", metavar="LIST", help="K values instead of a range, e.g. 2,4,8,16,32.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
-              help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
+              help="Report folder.  [default: IMAGE-elbow/ beside IMAGE; stdin-elbow/ for -]")
 @click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
 @kmeans_options(speed=False, space=True)
 @max_pixels_option
 @output_options
 def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_pixels, force, quiet, as_json):
     """Sweep K over one image and suggest the K at the elbow of the distortion curve.
+    IMAGE - reads stdin.
 
     Writes elbow.csv, elbow.json and elbow.png (and previews.png) into the
     report folder, and prints the table and the suggestion.
@@ -145,7 +146,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
     from .. import elbow
 
     ks = parse_ks(ks_text, k_min, k_max)
-    out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
+    out_dir = out_dir or elbow.default_folder(image)
     with progress_bar("elbow", quiet) as (on_progress, _):
         report = elbow.run(image, ks, options, out_dir=out_dir, previews=previews, force=force,
                            max_pixels=max_pixels, on_progress=on_progress)
