@@ -10,7 +10,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,8 @@ import numpy as np
 from . import __version__
 from .checks import check_choice, check_quality
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
-from .imageio import check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .imageio import (check_output_suffix, check_targets, encode_quantized, holds_alpha, read_image_file,
+                      write_together)
 from .limits import DITHER_METHODS, MAX_PIXELS
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .options import KMeansOptions
@@ -232,15 +233,25 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
                    map_path=map_path, quality=output_options.quality)
     if map_path is not None:
         colors = load_palette(map_path)
-    image, notes = _read(source, output_options.read, options.space)
-    result = _colour(source, image.pixels, k, options, output_options, colors, on_progress)
+    image, notes = _read(source, output_options.read)
+    alpha = image.pixels.shape[2] == 4
+    if alpha and options.space != "rgb":  # alpha is clustered in rgb only (premultiplied RGBA)
+        notes += (f"{source} has alpha: quantized in rgb, not {options.space}",)
+    working = replace(options, space="rgb") if alpha else options
+    result = _colour(source, image.pixels, k, working, output_options, colors, on_progress)
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
-    encoded = _encode(source, ".png" if to_stdout else output.suffix, result, made_with,
+    suffix = ".png" if to_stdout else output.suffix
+    encoded = _encode(source, suffix, result, made_with,
                       larger_than=image.size if output_options.skip_if_larger else None)
+    if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
+        notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
+                  "black",)
     files = [] if to_stdout else [(output, encoded)]
     files += _beside(result, palette_path, trace_path, "quantize" if to_stdout else output.stem)
     score = None
-    if measure_dssim and image.pixels.shape[2] == 3:
+    if measure_dssim and alpha:
+        notes += (f"{source} has alpha: no DSSIM (it is measured on RGB images only)",)
+    elif measure_dssim:
         from .metrics import dssim
 
         score = dssim(image.pixels, result.palette[result.indices])
@@ -291,13 +302,9 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
                              reason="quality-and-palette", path=source, parameter="quality")
 
 
-def _read(source, read: ReadOptions, space: str):
-    """The image file ``source`` read, and the notes on it for the user;
-    :class:`ParameterError` when it has alpha and ``space`` is not rgb."""
+def _read(source, read: ReadOptions):
+    """The image file ``source`` read, and the notes on it for the user."""
     image = read_image_file(source, **asdict(read))
-    if space != "rgb" and image.pixels.shape[2] == 4:
-        raise ParameterError(f"{source}: has alpha; space {space!r} works on RGB images only (use space 'rgb')",
-                             reason="alpha-in-space", path=source, parameter="space", value=space)
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)

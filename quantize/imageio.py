@@ -406,6 +406,12 @@ def check_output_suffix(path) -> None:
                              path=path)
 
 
+def holds_alpha(suffix: str) -> bool:
+    """True when the format named by ``suffix`` keeps transparency: PNG, TIFF
+    and WebP their alpha, GIF one transparent entry; JPEG and BMP none."""
+    return suffix.lower() in _ALPHA_SUFFIXES + (".gif",)
+
+
 def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 

@@ -40,7 +40,7 @@ def kmeans_options(speed: bool = True, space: bool | None = None):
         options.append(click.option(
             "--space", type=click.Choice(SPACES), default="rgb", show_default=True,
             help="Where colour distances are measured, for k-means, the nearest colour and dithering: "
-                 "sRGB values, Oklab or CIELAB (RGB images; alpha images stay in rgb)."))
+                 "sRGB values, Oklab or CIELAB (an image with alpha is quantized in rgb, with a note)."))
 
     def decorate(command):
         @functools.wraps(command)

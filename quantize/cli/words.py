@@ -30,7 +30,6 @@ WORDS = {
                                      "not with a palette given in advance (--map)",
     "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
                                            "palette given in advance (--map) or shared (--shared-palette)",
-    "alpha-in-space": lambda e: f"{e.path}: has alpha; --space {e.value} works on RGB images only (use --space rgb)",
     "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
 }
 
