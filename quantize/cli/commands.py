@@ -66,6 +66,9 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
 
     if (k is None) == (map_path is None):
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
+    if no_palette and palette_path is not None:
+        raise OneLineUsageError("--palette names a palette file and --no-palette asks for none: give one of them",
+                                click.get_current_context())
     if str(image) == "-" and output is None:
         raise OneLineUsageError("reading the image from stdin (-) needs -o", click.get_current_context())
     to_stdout = output == "-"

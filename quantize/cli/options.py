@@ -10,7 +10,7 @@ import click
 
 from ..errors import ParameterError
 from ..limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, SPACES, SPEEDS
-from .words import EXIT_LARGER, EXIT_QUALITY
+from .words import EXIT_LARGER, EXIT_QUALITY, OneLineUsageError, note
 
 def kmeans_options(speed: bool = True, space: bool | None = None):
     """The k-means options, gathered into one :class:`KMeansOptions` argument
@@ -46,6 +46,10 @@ def kmeans_options(speed: bool = True, space: bool | None = None):
         @functools.wraps(command)
         def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, space="rgb", **kwargs):
             from ..options import KMeansOptions
+
+            if exact and speed != 1 and given("speed"):
+                raise OneLineUsageError(f"--exact is --speed 1: not with --speed {speed}",
+                                        click.get_current_context())
 
             chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
                                    seed=seed, speed=1 if exact else speed, space=space)
@@ -109,6 +113,9 @@ def image_output_options(command):
     def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
         from ..files import OutputOptions, ReadOptions
 
+        if dither == "none" and given("dither_strength"):
+            note("--dither-strength does nothing without --dither", kwargs.get("quiet", False))
+
         read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels)
         render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
                                quality=quality, read=read)
@@ -117,6 +124,13 @@ def image_output_options(command):
     for option in reversed(options):
         gather = option(gather)
     return gather
+
+
+def given(name: str) -> bool:
+    """True when the option ``name`` (its parameter name) of the command being
+    run was given, not left at its default."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source is not click.core.ParameterSource.DEFAULT
 
 
 def output_options(command):
