@@ -38,7 +38,8 @@ def cli():
                    "- writes a PNG to stdout; a folder (existing, or ending in /) gets the default "
                    "name inside it.  [default: IMAGE-kK.png beside IMAGE]")
 @click.option("--palette", "palette_path", type=click.Path(path_type=Path),
-              help="Palette file: .gpl, .json, .txt, .hex or .png (swatch).  [default: OUTPUT with .gpl]")
+              help="Palette file: .gpl, .json, .txt, .hex or .png (swatch); not with --no-palette.  "
+                   "[default: OUTPUT with .gpl]")
 @click.option("--no-palette", is_flag=True, help="Write no palette file.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path),
               help="Write the distortion after every iteration: .csv, or .png for a plot.")

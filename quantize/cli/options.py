@@ -35,7 +35,8 @@ def kmeans_options(speed: bool = True, space: bool | None = None):
             help="1 slowest and best (one k-means on every unique colour) to 10 fastest (a pixel "
                  "sample only); in between, a sample first, then every colour."))
         options.append(click.option(
-            "--exact", is_flag=True, help="The same as --speed 1: the exact weighted k-means on the pixels."))
+            "--exact", is_flag=True,
+            help="The same as --speed 1: the exact weighted k-means on the pixels (not with another --speed)."))
     if space:
         options.append(click.option(
             "--space", type=click.Choice(SPACES), default="rgb", show_default=True,
@@ -96,7 +97,7 @@ def image_output_options(command):
         click.option("--dither", type=click.Choice(DITHER_METHODS), default="none", show_default=True,
                      help="Error diffusion (Floyd-Steinberg), an ordered pattern, or none."),
         click.option("--dither-strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-                     help="How much of the error is spread, 0-1."),
+                     help="How much of the error is spread, 0-1 (with --dither)."),
         click.option("--map", "map_path", type=click.Path(path_type=Path, readable=False),
                      help="Map onto this palette (no k-means): .gpl .json .txt .hex, or an image's colours."),
         click.option("--no-autorotate", is_flag=True, help="Keep the stored orientation (ignore EXIF)."),
@@ -137,7 +138,7 @@ def output_options(command):
     """--force, --quiet and --json."""
     command = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")(command)
     command = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")(command)
-    command = click.option("--force", is_flag=True, help="Overwrite existing outputs (never the input).")(command)
+    command = click.option("--force", is_flag=True, help="Overwrite existing outputs (never an input).")(command)
     return command
 
 
