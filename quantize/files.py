@@ -209,7 +209,10 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     PNG whose bytes the result carries, see :class:`FileResult`) and
     ``palette_path``, ``trace_path`` when given.  With ``measure_dssim`` the
     result carries the DSSIM-like score of the output (RGB images; about
-    0.35 s per 0.4 megapixels).
+    0.35 s per 0.4 megapixels).  An image with alpha is quantized in rgb
+    whatever ``options.space`` says (premultiplied RGBA; the space asked for
+    is what :func:`parameters` records), with a note; notes also tell of the
+    transparency a format drops (JPEG, BMP) and of a DSSIM not measured.
 
     A palette given in advance is ``colors``, ``(m, 3|4) uint8``, or read from
     ``map_path``, a palette file or image (see

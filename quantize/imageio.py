@@ -348,9 +348,9 @@ def check_targets(targets, inputs, force: bool) -> None:
     """Refuse, before any work, what would fail or do harm when the targets
     are written: writing over an input (``inputs``: every file read, the
     image and a palette given in advance alike; ``-``, standard input, and
-    None are none), twice to one file, over an existing file without ``force``, or
-    where a folder is in a target's place or a file in the place of its
-    folder (those even with ``force``).
+    None are none), twice to one file, over an existing file without
+    ``force``, or where a folder is in a target's place or a file in the
+    place of its folder (those two even with ``force``).
 
     Raises :class:`OutputExistsError` (an input, named twice, exists) or
     :class:`ImageWriteError` (a folder or a file in the way) naming the file.
