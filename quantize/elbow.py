@@ -176,7 +176,8 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise OutputExistsError(f"{out_dir}: exists and is not a folder")
-        check_targets(files if out_dir.is_dir() else [out_dir], inputs=[image_path], force=force)
+        if out_dir.is_dir():  # a folder still to be made holds nothing; check_writable tries making it
+            check_targets(files, inputs=[image_path], force=force)
     rgb = read_image(image_path, max_pixels=max_pixels)[:, :, :3]
     if out_dir is not None:
         check_writable(out_dir)  # before the work, not after it

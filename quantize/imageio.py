@@ -375,14 +375,14 @@ def _check_place(target) -> None:
     """:class:`ImageWriteError` when a folder is where the file ``target``
     goes (:func:`write_together` would refuse it after the work), or a file
     where one of its folders would be made (the words of
-    :func:`check_writable`)."""
+    :func:`write_together`)."""
     if os.path.isdir(target) and not os.path.islink(target):
         raise ImageWriteError(f"{target}: cannot write: {os.strerror(errno.EISDIR)}", path=target)
     folder = Path(target).parent
     while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     if os.path.lexists(folder) and not os.path.isdir(folder):
-        raise ImageWriteError(f"{target}: cannot write there: {os.strerror(errno.ENOTDIR)}", path=target)
+        raise ImageWriteError(f"{target}: cannot make its folder: {folder} is a file", path=target)
 
 
 def check_writable(folder) -> None:

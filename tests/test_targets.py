@@ -153,7 +153,8 @@ def test_a_file_in_the_place_of_a_targets_folder_is_refused_before_any_work(good
     no_work(monkeypatch)
     result = run(good, "-k", 8, "--palette", tmp_path / "afile" / "p.gpl", "-o", tmp_path / "o.png")
     assert result.exit_code == 1, result.output
-    assert result.stderr == f"quantize: {tmp_path / 'afile' / 'p.gpl'}: cannot write there: Not a directory\n"
+    assert result.stderr == (f"quantize: {tmp_path / 'afile' / 'p.gpl'}: cannot make its folder: "
+                             f"{tmp_path / 'afile'} is a file\n")
     assert not (tmp_path / "o.png").exists()
 
 
