@@ -36,6 +36,7 @@ import numpy as np
 
 from . import plots
 from .errors import OutputExistsError
+from .files import STDIN_STEM
 from .histogram import Histogram, color_histogram
 from .core import kmeans
 from .core.nearest import nearest_centroid
@@ -142,6 +143,16 @@ class ElbowReport:
         }
 
 
+def default_folder(image_path) -> Path:
+    """The report folder when none is given: ``IMAGE-elbow`` beside the
+    image; for an image read from standard input (``-``), ``stdin-elbow`` in
+    the current folder."""
+    image_path = Path(image_path)
+    if str(image_path) == "-":
+        return Path(f"{STDIN_STEM}-elbow")
+    return image_path.with_name(f"{image_path.stem}-elbow")
+
+
 def report_files(out_dir, previews: bool) -> list[Path]:
     """The files :func:`run` writes into ``out_dir``."""
     return [Path(out_dir) / name for name in REPORT_FILES + ((PREVIEWS,) if previews else ())]
@@ -150,7 +161,8 @@ def report_files(out_dir, previews: bool) -> list[Path]:
 def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, previews: bool = False,
         force: bool = False, max_pixels: int | None = MAX_PIXELS,
         on_progress: ProgressCallback | None = None) -> ElbowReport:
-    """The elbow of one image file: read it, sweep K, find the knee, write the report.
+    """The elbow of one image file (``-``: standard input): read it, sweep K,
+    find the knee, write the report.
 
     ``ks`` ascending, each 1-256 (validated by the caller); K above the
     image's number of colours is swept as that number, with a note.  With
@@ -164,7 +176,8 @@ def run(image_path, ks, options: KMeansOptions | None = None, *, out_dir=None, p
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise OutputExistsError(f"{out_dir}: exists and is not a folder")
-        check_targets(files if out_dir.is_dir() else [out_dir], inputs=[image_path], force=force)
+        if out_dir.is_dir():  # a folder still to be made holds nothing; check_writable tries making it
+            check_targets(files, inputs=[image_path], force=force)
     rgb = read_image(image_path, max_pixels=max_pixels)[:, :, :3]
     if out_dir is not None:
         check_writable(out_dir)  # before the work, not after it

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,7 +18,8 @@ import numpy as np
 from . import __version__
 from .checks import check_choice, check_quality
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
-from .imageio import check_output_suffix, check_targets, encode_quantized, read_image_file, write_together
+from .imageio import (check_output_suffix, check_targets, encode_quantized, holds_alpha, read_image_file,
+                      write_together)
 from .limits import DITHER_METHODS, MAX_PIXELS
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .options import KMeansOptions
@@ -167,6 +169,26 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
             "autorotate": output.read.autorotate}
 
 
+STDIN_STEM = "stdin"  # the name of an image read from standard input, in the names made from it
+
+
+def output_name(source, tag: str, folder=None) -> Path:
+    """The default output of ``source``: ``IMAGE-TAG.png`` beside it, or in
+    ``folder`` when one is given (``-o DIR``, as ``cp FILE DIR/``); an image
+    read from standard input (``-``) is named ``stdin``."""
+    source = Path(source)
+    stem = STDIN_STEM if str(source) == "-" else source.stem
+    name = f"{stem}-{tag}.png"
+    return Path(folder) / name if folder is not None else source.with_name(name)
+
+
+def names_a_folder(path) -> bool:
+    """True when the output ``path`` (as given, a string) means a folder: it
+    ends with a separator, or is an existing folder."""
+    text = str(path)
+    return text != "-" and (text.endswith(("/", os.sep)) or os.path.isdir(text))
+
+
 def recorded_parameters(path) -> dict | None:
     """The parameters a PNG written by quantize records, or None (no such
     record, not a PNG, unreadable)."""
@@ -187,7 +209,10 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     PNG whose bytes the result carries, see :class:`FileResult`) and
     ``palette_path``, ``trace_path`` when given.  With ``measure_dssim`` the
     result carries the DSSIM-like score of the output (RGB images; about
-    0.35 s per 0.4 megapixels).
+    0.35 s per 0.4 megapixels).  An image with alpha is quantized in rgb
+    whatever ``options.space`` says (premultiplied RGBA; the space asked for
+    is what :func:`parameters` records), with a note; notes also tell of the
+    transparency a format drops (JPEG, BMP) and of a DSSIM not measured.
 
     A palette given in advance is ``colors``, ``(m, 3|4) uint8``, or read from
     ``map_path``, a palette file or image (see
@@ -195,8 +220,9 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     and in order; with ``k`` too, the palette is taken as fitted with ``k``
     and ``options`` to a whole batch.
 
-    Every output is checked before any work: a known format, not the input,
-    not named twice, and not existing unless ``force``.  The outputs are
+    Every output is checked before any work: a known format, not an input
+    (``source`` or ``map_path``, even with ``force``), not named twice, no
+    folder in its place, and not existing unless ``force``.  The outputs are
     written together (see :func:`quantize.imageio.write_together`): all of
     them or none, their folder made when missing.  Raises a
     :class:`QuantizeError` naming the file and the cause.
@@ -210,15 +236,25 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
                    map_path=map_path, quality=output_options.quality)
     if map_path is not None:
         colors = load_palette(map_path)
-    image, notes = _read(source, output_options.read, options.space)
-    result = _colour(source, image.pixels, k, options, output_options, colors, on_progress)
+    image, notes = _read(source, output_options.read)
+    alpha = image.pixels.shape[2] == 4
+    if alpha and options.space != "rgb":  # alpha is clustered in rgb only (premultiplied RGBA)
+        notes += (f"{source} has alpha: quantized in rgb, not {options.space}",)
+    working = replace(options, space="rgb") if alpha else options
+    result = _colour(source, image.pixels, k, working, output_options, colors, on_progress)
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
-    encoded = _encode(source, ".png" if to_stdout else output.suffix, result, made_with,
+    suffix = ".png" if to_stdout else output.suffix
+    encoded = _encode(source, suffix, result, made_with,
                       larger_than=image.size if output_options.skip_if_larger else None)
+    if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
+        notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
+                  "black",)
     files = [] if to_stdout else [(output, encoded)]
     files += _beside(result, palette_path, trace_path, "quantize" if to_stdout else output.stem)
     score = None
-    if measure_dssim and image.pixels.shape[2] == 3:
+    if measure_dssim and alpha:
+        notes += (f"{source} has alpha: no DSSIM (it is measured on RGB images only)",)
+    elif measure_dssim:
         from .metrics import dssim
 
         score = dssim(image.pixels, result.palette[result.indices][:, :, :3])
@@ -262,20 +298,16 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
     if trace_path is not None and Path(trace_path).suffix.lower() not in TRACE_SUFFIXES:
         raise ParameterError(f"{trace_path}: a trace is written as .csv or .png", path=trace_path)
     targets = [p for p in (output, palette_path, trace_path) if p]
-    check_targets(targets, inputs=[] if str(source) == "-" else [source], force=force)
+    check_targets(targets, inputs=[p for p in (source, map_path) if p is not None], force=force)
     if quality is not None and (colors is not None or map_path is not None):
         raise ParameterError(f"{source}: a quality target (quality) chooses K by k-means: "
                              "not with a palette given in advance (colors, map_path)",
                              reason="quality-and-palette", path=source, parameter="quality")
 
 
-def _read(source, read: ReadOptions, space: str):
-    """The image file ``source`` read, and the notes on it for the user;
-    :class:`ParameterError` when it has alpha and ``space`` is not rgb."""
+def _read(source, read: ReadOptions):
+    """The image file ``source`` read, and the notes on it for the user."""
     image = read_image_file(source, **asdict(read))
-    if space != "rgb" and image.pixels.shape[2] == 4:
-        raise ParameterError(f"{source}: has alpha; space {space!r} works on RGB images only (use space 'rgb')",
-                             reason="alpha-in-space", path=source, parameter="space", value=space)
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)

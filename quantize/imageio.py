@@ -345,24 +345,44 @@ def set_threads(count: int) -> None:
 
 
 def check_targets(targets, inputs, force: bool) -> None:
-    """Refuse to write over an input, twice to one file, or over an existing
-    file without ``force``.
+    """Refuse, before any work, what would fail or do harm when the targets
+    are written: writing over an input (``inputs``: every file read, the
+    image and a palette given in advance alike; ``-``, standard input, and
+    None are none), twice to one file, over an existing file without
+    ``force``, or where a folder is in a target's place or a file in the
+    place of its folder (those two even with ``force``).
 
-    Raises :class:`OutputExistsError` naming the file.
+    Raises :class:`OutputExistsError` (an input, named twice, exists) or
+    :class:`ImageWriteError` (a folder or a file in the way) naming the file.
     """
+    sources = [os.path.realpath(source) for source in inputs if source is not None and str(source) != "-"]
     seen = set()
     for target in targets:
         resolved = os.path.realpath(target)
-        for source in inputs:
-            if resolved == os.path.realpath(source):
-                raise OutputExistsError(f"{target}: is the input; refusing to overwrite it",
-                                        reason="is-input", path=target)
+        if resolved in sources:
+            raise OutputExistsError(f"{target}: is the input; refusing to overwrite it",
+                                    reason="is-input", path=target)
         if resolved in seen:
             raise OutputExistsError(f"{target}: named twice as an output", reason="named-twice", path=target)
         seen.add(resolved)
+        _check_place(target)
         if not force and os.path.lexists(target):
             raise OutputExistsError(f"{target}: exists; use force=True to overwrite it",
                                     reason="exists", path=target, parameter="force")
+
+
+def _check_place(target) -> None:
+    """:class:`ImageWriteError` when a folder is where the file ``target``
+    goes (:func:`write_together` would refuse it after the work), or a file
+    where one of its folders would be made (the words of
+    :func:`write_together`)."""
+    if os.path.isdir(target) and not os.path.islink(target):
+        raise ImageWriteError(f"{target}: cannot write: {os.strerror(errno.EISDIR)}", path=target)
+    folder = Path(target).parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise ImageWriteError(f"{target}: cannot make its folder: {folder} is a file", path=target)
 
 
 def check_writable(folder) -> None:
@@ -385,6 +405,12 @@ def check_output_suffix(path) -> None:
     if Path(path).suffix.lower() not in WRITE_SUFFIXES:
         raise ParameterError(f"{path}: cannot write this format; use one of {', '.join(WRITE_SUFFIXES)}",
                              path=path)
+
+
+def holds_alpha(suffix: str) -> bool:
+    """True when the format named by ``suffix`` keeps transparency: PNG, TIFF
+    and WebP their alpha, GIF one transparent entry; JPEG and BMP none."""
+    return suffix.lower() in _ALPHA_SUFFIXES + (".gif",)
 
 
 def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None,

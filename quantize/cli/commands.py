@@ -34,11 +34,13 @@ def cli():
 @click.argument("image", type=click.Path(path_type=Path, readable=False, allow_dash=True))
 @click.option("-k", "--colors", "k", type=click.IntRange(1, MAX_COLORS),
               help=f"Number of colours, 1-{MAX_COLORS} (or --map).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+@click.option("-o", "--output", type=click.Path(allow_dash=True),
               help="Output image: .png (palette PNG), .gif, or true colour .webp .tif .bmp .jpg; "
-                   "- writes a PNG to stdout.  [default: IMAGE-kK.png beside IMAGE]")
+                   "- writes a PNG to stdout; a folder (existing, or ending in /) gets the default "
+                   "name inside it.  [default: IMAGE-kK.png beside IMAGE]")
 @click.option("--palette", "palette_path", type=click.Path(path_type=Path),
-              help="Palette file: .gpl, .json, .txt, .hex or .png (swatch).  [default: OUTPUT with .gpl]")
+              help="Palette file: .gpl, .json, .txt, .hex or .png (swatch); not with --no-palette.  "
+                   "[default: OUTPUT with .gpl]")
 @click.option("--no-palette", is_flag=True, help="Write no palette file.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path),
               help="Write the distortion after every iteration: .csv, or .png for a plot.")
@@ -62,15 +64,20 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
       curl -s https://example.org/a.png | quantize - -k 16 -o - > small.png
       quantize photo.jpg -k 16 --trace trace.png   # the distortion must only go down
     """
-    from ..files import quantize_file
+    from ..files import names_a_folder, output_name, quantize_file
 
     if (k is None) == (map_path is None):
         raise OneLineUsageError("give -k K or --map PALETTE (one of them)", click.get_current_context())
+    if no_palette and palette_path is not None:
+        raise OneLineUsageError("--palette names a palette file and --no-palette asks for none: give one of them",
+                                click.get_current_context())
     if str(image) == "-" and output is None:
         raise OneLineUsageError("reading the image from stdin (-) needs -o", click.get_current_context())
-    to_stdout = output is not None and str(output) == "-"
+    to_stdout = output == "-"
     tag = f"k{k}" if map_path is None else Path(map_path).stem
-    output = output or image.with_name(f"{image.stem}-{tag}.png")
+    if output is None or names_a_folder(output):
+        output = output_name(image, tag, folder=output)
+    output = Path(output)
     palette_path = None if no_palette or (to_stdout and palette_path is None) else (
         palette_path or output.with_suffix(".gpl"))
     with progress_bar("k-means", quiet) as (on_progress, _):
@@ -115,20 +122,21 @@ def palette_lines(entries, show_all: bool, colour: bool, top: int = 5, per_row: 
 
 
 @cli.command("elbow")
-@click.argument("image", type=click.Path(path_type=Path, readable=False))
+@click.argument("image", type=click.Path(path_type=Path, readable=False, allow_dash=True))
 @click.option("--k-min", type=click.IntRange(1, MAX_COLORS), default=1, show_default=True,
               help="Smallest K of the sweep.")
 @click.option("--k-max", type=click.IntRange(1, MAX_COLORS), default=16, show_default=True,
               help="Largest K of the sweep.")
 @click.option("--ks", "ks_text", metavar="LIST", help="K values instead of a range, e.g. 2,4,8,16,32.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
-              help="Report folder.  [default: IMAGE-elbow/ beside IMAGE]")
+              help="Report folder.  [default: IMAGE-elbow/ beside IMAGE; stdin-elbow/ for -]")
 @click.option("--previews", is_flag=True, help="Also write previews.png: the image at every K.")
 @kmeans_options(speed=False, space=True)
 @max_pixels_option
 @output_options
 def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_pixels, force, quiet, as_json):
     """Sweep K over one image and suggest the K at the elbow of the distortion curve.
+    IMAGE - reads stdin.
 
     Writes elbow.csv, elbow.json and elbow.png (and previews.png) into the
     report folder, and prints the table and the suggestion.
@@ -143,7 +151,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
     from .. import elbow
 
     ks = parse_ks(ks_text, k_min, k_max)
-    out_dir = out_dir or image.with_name(f"{image.stem}-elbow")
+    out_dir = out_dir or elbow.default_folder(image)
     with progress_bar("elbow", quiet) as (on_progress, _):
         report = elbow.run(image, ks, options, out_dir=out_dir, previews=previews, force=force,
                            max_pixels=max_pixels, on_progress=on_progress)

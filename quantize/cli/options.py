@@ -10,7 +10,7 @@ import click
 
 from ..errors import ParameterError
 from ..limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, SPACES, SPEEDS
-from .words import EXIT_LARGER, EXIT_QUALITY
+from .words import EXIT_LARGER, EXIT_QUALITY, OneLineUsageError, note
 
 def kmeans_options(speed: bool = True, space: bool | None = None):
     """The k-means options, gathered into one :class:`KMeansOptions` argument
@@ -35,17 +35,22 @@ def kmeans_options(speed: bool = True, space: bool | None = None):
             help="1 slowest and best (one k-means on every unique colour) to 10 fastest (a pixel "
                  "sample only); in between, a sample first, then every colour."))
         options.append(click.option(
-            "--exact", is_flag=True, help="The same as --speed 1: the exact weighted k-means on the pixels."))
+            "--exact", is_flag=True,
+            help="The same as --speed 1: the exact weighted k-means on the pixels (not with another --speed)."))
     if space:
         options.append(click.option(
             "--space", type=click.Choice(SPACES), default="rgb", show_default=True,
             help="Where colour distances are measured, for k-means, the nearest colour and dithering: "
-                 "sRGB values, Oklab or CIELAB (RGB images; alpha images stay in rgb)."))
+                 "sRGB values, Oklab or CIELAB (an image with alpha is quantized in rgb, with a note)."))
 
     def decorate(command):
         @functools.wraps(command)
         def gather(*args, seed, init, n_init, tol, max_iter, speed=1, exact=False, space="rgb", **kwargs):
             from ..options import KMeansOptions
+
+            if exact and speed != 1 and given("speed"):
+                raise OneLineUsageError(f"--exact is --speed 1: not with --speed {speed}",
+                                        click.get_current_context())
 
             chosen = KMeansOptions(init=init, n_init=n_init or "auto", tol=tol, max_iter=max_iter,
                                    seed=seed, speed=1 if exact else speed, space=space)
@@ -92,7 +97,7 @@ def image_output_options(command):
         click.option("--dither", type=click.Choice(DITHER_METHODS), default="none", show_default=True,
                      help="Error diffusion (Floyd-Steinberg), an ordered pattern, or none."),
         click.option("--dither-strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-                     help="How much of the error is spread, 0-1."),
+                     help="How much of the error is spread, 0-1 (with --dither)."),
         click.option("--map", "map_path", type=click.Path(path_type=Path, readable=False),
                      help="Map onto this palette (no k-means): .gpl .json .txt .hex, or an image's colours."),
         click.option("--no-autorotate", is_flag=True, help="Keep the stored orientation (ignore EXIF)."),
@@ -109,6 +114,9 @@ def image_output_options(command):
     def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
         from ..files import OutputOptions, ReadOptions
 
+        if dither == "none" and given("dither_strength"):
+            note("--dither-strength does nothing without --dither", kwargs.get("quiet", False))
+
         read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels)
         render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
                                quality=quality, read=read)
@@ -119,11 +127,18 @@ def image_output_options(command):
     return gather
 
 
+def given(name: str) -> bool:
+    """True when the option ``name`` (its parameter name) of the command being
+    run was given, not left at its default."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source is not click.core.ParameterSource.DEFAULT
+
+
 def output_options(command):
     """--force, --quiet and --json."""
     command = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")(command)
     command = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")(command)
-    command = click.option("--force", is_flag=True, help="Overwrite existing outputs (never the input).")(command)
+    command = click.option("--force", is_flag=True, help="Overwrite existing outputs (never an input).")(command)
     return command
 
 

@@ -30,7 +30,6 @@ WORDS = {
                                      "not with a palette given in advance (--map)",
     "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
                                            "palette given in advance (--map) or shared (--shared-palette)",
-    "alpha-in-space": lambda e: f"{e.path}: has alpha; --space {e.value} works on RGB images only (use --space rgb)",
     "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
 }
 
@@ -70,8 +69,54 @@ class OneLineUsageError(click.UsageError):
         click.echo(f"quantize: error: {self.format_message()} (see '{hint}')", err=True)
 
 
+class QuantizeCommand(click.Command):
+    """A command whose unknown option says how to name a file that starts
+    with '-' (Click's own error named only the first letter it did not know)."""
+
+    def parse_args(self, ctx, args):
+        given = list(args)  # the parser consumes args
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            token = _token(given, error.option_name)
+            guess = f" (did you mean {' or '.join(sorted(error.possibilities))}?)" if error.possibilities else ""
+            raise OneLineUsageError(f"no such option: {token}{guess}; to name a file that starts with '-', "
+                                    f"write ./{token} or put it after --", ctx) from None
+
+
+def _token(args, option: str) -> str:
+    """The argument of ``args`` that holds the unknown ``option`` (``-d`` of
+    ``-dash.png``, or ``--bogus`` of ``--bogus=1``)."""
+    for arg in args:
+        if arg == "--":
+            break
+        if option.startswith("--") and arg.split("=", 1)[0] == option:
+            return arg
+        if not option.startswith("--") and arg.startswith("-") and not arg.startswith("--") and option[1:] in arg:
+            return arg
+    return option
+
+
 class QuantizeGroup(DefaultGroup):
-    """A group with a default command whose errors are one line each."""
+    """A group with a default command whose errors are one line each.
+
+    Anything but the group's own options (``-h``, ``--help``, ``-V``,
+    ``--version``) and its commands' names goes to the default command,
+    options and unknown options included: Click would read ``-dash.png`` as
+    the group's short options (its ``-h`` among them) and print the help.
+    ``quantize -- FILE OPTIONS...`` makes FILE the default command's image,
+    whatever it starts with.
+    """
+
+    command_class = QuantizeCommand
+
+    def parse_args(self, ctx, args):
+        own = {name for param in self.get_params(ctx) for name in param.opts + param.secondary_opts}
+        if len(args) > 1 and args[0] == "--":
+            args = [self.default_cmd_name, *args[2:], "--", args[1]]
+        elif args and args[0].startswith("-") and args[0] not in ("-", "--") and args[0] not in own:
+            args = [self.default_cmd_name, *args]
+        return super().parse_args(ctx, args)
 
     def make_context(self, info_name, args, parent=None, **extra):
         with _one_line_errors():

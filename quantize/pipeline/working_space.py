@@ -9,8 +9,9 @@ In ``"rgb"`` the points are the 8-bit values themselves, premultiplied for
 RGBA (:func:`quantize.histogram.working_points`), and the nearest entry is
 exact (8-bit values make every float32 score exact).  In Oklab and CIELAB
 (:mod:`quantize.spaces`) the points are float32 and only RGB images are
-accepted.  Whatever the space, the distortion a result reports stays the mean
-squared RGB distance (premultiplied RGBA).
+accepted (the file layer quantizes an image with alpha in rgb).  Whatever
+the space, the distortion a result reports stays the mean squared RGB
+distance (premultiplied RGBA).
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ class WorkingSpace:
     """The space named ``name`` for colours of ``channels`` channels.
 
     Raises :class:`quantize.errors.ParameterError` for an unknown name, or for
-    a space other than rgb with 4 channels (alpha is clustered in RGB only).
+    a space other than rgb with 4 channels (alpha is clustered in RGB only:
+    :func:`quantize.files.quantize_file` quantizes such a file in rgb, with a
+    note).
 
     >>> space = WorkingSpace("oklab")
     >>> space.points(np.array([[255, 255, 255]], np.uint8)).round(3).tolist()
@@ -38,7 +41,8 @@ class WorkingSpace:
     def __init__(self, name: str = "rgb", channels: int = 3):
         check_choice("space", name, SPACES)
         if name != "rgb" and channels == 4:
-            raise ParameterError(f"space {name} works on RGB images; images with alpha are quantized in rgb")
+            raise ParameterError(f"space {name} works on RGB images; quantize images with alpha in rgb",
+                                 reason="alpha-in-space", parameter="space", value=name)
         self.name = name
         self.is_rgb = name == "rgb"
 
