@@ -61,8 +61,10 @@ class BatchRecord:
     output (see :func:`quantize.files.parameters`), when known; ``colors``,
     ``quality`` and ``delta_e_ok`` are those of :class:`quantize.files.FileResult`.
     A skipped file keeps the numbers of the run that made its output.
-    ``cause`` is the error whose sentence ``error`` is, when there is one (its
-    facts, for a caller to word: see :meth:`worded`); it is not written."""
+    ``notes`` are the remarks on a done file (e.g. quantized in rgb for its
+    alpha), written only when there are some.  ``cause`` is the error whose
+    sentence ``error`` is, when there is one (its facts, for a caller to word:
+    see :meth:`worded`); it is not written."""
 
     input: str
     output: str | None
@@ -78,11 +80,14 @@ class BatchRecord:
     colors: int | None = None
     quality: int | None = None
     delta_e_ok: float | None = None
+    notes: tuple = ()
     cause: QuantizeError | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> str:
         row = {**asdict(replace(self, cause=None)), "status": self.status.value}
         del row["cause"]
+        if not row["notes"]:  # written only when there are some
+            del row["notes"]
         return json.dumps(row)
 
     def worded(self, describe=None) -> "BatchRecord":
@@ -93,7 +98,7 @@ class BatchRecord:
     def from_json(cls, line: str) -> "BatchRecord":
         """The record of a manifest line (ValueError, KeyError or TypeError if it is not one)."""
         row = json.loads(line)
-        return cls(**{**row, "status": Status(row["status"])})
+        return cls(**{**row, "status": Status(row["status"]), "notes": tuple(row.get("notes", ()))})
 
     @property
     def key(self) -> str:
@@ -234,7 +239,8 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     pixels, as if they were one picture.  RGBA when any image has alpha
     (the others taken as opaque).  Unreadable files are passed over here (their
     jobs report them).  Returns ``(m, 3) or (m, 4) uint8``, or None when no
-    image could be read."""
+    image could be read.  With alpha the palette is fitted in rgb, whatever
+    ``options.space``."""
     histograms = []
     for index, source in enumerate(sources):
         try:
@@ -250,6 +256,8 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     unique, inverse = np.unique(keys, return_inverse=True)
     summed = np.bincount(inverse, weights=np.concatenate([hist.counts for hist in histograms])).astype(np.int64)
     merged = Histogram(unique, unpack(unique, channels), summed)
+    if channels == 4:  # alpha is clustered in rgb only (each such file says so in its note)
+        options = replace(options, space="rgb")
     return fit_palette(merged, k, options, on_progress=span(on_progress, 0.5, 1.0)).colors
 
 
@@ -297,7 +305,7 @@ def run_job(job: Job) -> BatchRecord:
     return BatchRecord(job.source, job.output, Status.DONE, job.k, distortion=result.distortion,
                        psnr_db=result.psnr_db, bytes_in=result.bytes_in, bytes_out=result.bytes_out,
                        seconds=result.seconds, parameters=result.parameters, colors=result.colors,
-                       quality=result.quality, delta_e_ok=result.delta_e_ok)
+                       quality=result.quality, delta_e_ok=result.delta_e_ok, notes=tuple(result.notes))
 
 
 def init_worker(parent: int) -> None:

@@ -221,7 +221,7 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
         if os.path.isdir(source) and os.path.realpath(source) == os.path.realpath(out_dir):
             raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
                                     reason="output-is-input-folder", path=out_dir, parameter="out_dir")
-        check_targets(report_files(out_dir, k), inputs=[source], force=force)
+        check_targets(report_files(out_dir, k), inputs=[source, labels], force=force)
     data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs, describe=describe,
                         on_progress=span(on_progress, 0.0, LOAD_SHARE), exclude=out_dir)
     n = len(data.vectors)

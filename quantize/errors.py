@@ -33,7 +33,7 @@ REASONS = {
                         "of each parameter that differs",
     "is-input": "an output would replace an input",
     "named-twice": "one file is named twice as an output",
-    "output-is-input-folder": "a batch output folder is one of its input folders",
+    "output-is-input-folder": "an output folder (batch, cluster) is one of its input folders",
     "quality-and-palette": "a quality target with a palette given in advance, for one file",
     "quality-and-batch-palette": "a quality target with a palette given in advance or shared, for a batch",
     "alpha-in-space": "an image with alpha, and a working space other than rgb; value: the space",

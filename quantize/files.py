@@ -244,7 +244,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     result = _colour(source, image.pixels, k, working, output_options, colors, on_progress)
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
     suffix = ".png" if to_stdout else output.suffix
-    encoded = _encode(source, suffix, result, made_with,
+    encoded = _encode(source, suffix, result, made_with, output=None if to_stdout else output,
                       larger_than=image.size if output_options.skip_if_larger else None)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
@@ -346,11 +346,12 @@ def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dic
     return replace(result, indices=opaque.astype(np.uint8)[result.indices], palette=colors, counts=counts)
 
 
-def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, larger_than: int | None) -> bytes:
-    """The bytes of the image file (a PNG records ``made_with``);
+def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, output=None,
+            larger_than: int | None) -> bytes:
+    """The bytes of the image file ``output`` (a PNG records ``made_with``);
     :class:`OutputLargerError` when they are more than ``larger_than``."""
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = encode_quantized(suffix, result.indices, result.palette, text)
+    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output)
     if larger_than is not None and len(encoded) > larger_than:
         raise OutputLargerError(f"{source}: the output would be larger than the input "
                                 f"({len(encoded):,} > {larger_than:,} bytes): nothing written",

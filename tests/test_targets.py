@@ -201,6 +201,9 @@ def test_a_batch_with_alpha_and_another_space_goes_on(rgba, good, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["done"] == 2
     assert (tmp_path / "out" / "logo.png").exists() and (tmp_path / "out" / "good.png").exists()
+    assert "note: " in result.stderr and "has alpha: quantized in rgb, not oklab" in result.stderr  # (it was lost)
+    manifest = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert [len(row.get("notes", [])) for row in sorted(manifest, key=lambda row: row["input"])] == [0, 1]
 
 
 # Options that would be ignored or silently changed: a note, or a usage error.
@@ -313,3 +316,43 @@ def test_options_before_the_image_still_work(good, tmp_path):
     result = run("-k", 4, "--no-palette", "-o", tmp_path / "o.png", good)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "o.png").exists()
+
+
+def test_a_gif_too_wide_from_the_command_line_names_its_file(tmp_path):
+    """The encoder's error reaches the user with the output's name (it said
+    'cannot encode a GIF ...' naming no file)."""
+    import cv2
+
+    source = tmp_path / "wide.png"
+    cv2.imwrite(str(source), np.zeros((1, 65536, 3), np.uint8))
+    out = tmp_path / "wide.gif"
+    result = run(source, "-k", 2, "-o", out, "--no-palette")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"quantize: {out}: cannot encode a GIF of 65536x1 pixels")
+    assert not out.exists()
+
+
+def test_cluster_never_writes_over_its_labels_file(tmp_path):
+    """The labels given with --labels are an input: a report file of the same
+    name is refused even with --force (exit 3), and the labels keep their bytes."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "v.npy", rng.random((20, 4)).astype(np.float32))
+    report = tmp_path / "rep"
+    report.mkdir()
+    labels = report / "assignments.csv"
+    labels.write_text("\n".join(str(i % 2) for i in range(20)) + "\n")
+    before = labels.read_bytes()
+    result = run("cluster", tmp_path / "v.npy", "-k", 2, "--labels", labels, "-o", report, "--force")
+    assert result.exit_code == 3, result.output
+    assert result.stderr == f"quantize: {labels}: is the input; refusing to overwrite it\n"
+    assert labels.read_bytes() == before
+
+
+def test_a_shared_palette_over_images_with_alpha_in_another_space(rgba, good, tmp_path):
+    """--shared-palette --space oklab over RGB and RGBA images: one palette,
+    fitted in rgb (it failed with exit 2 naming no file)."""
+    result = run("batch", rgba, good, "-k", 8, "--space", "oklab", "--shared-palette", "-o", tmp_path / "out",
+                 "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    assert "has alpha: quantized in rgb, not oklab" in result.stderr
+    assert (tmp_path / "out" / "logo.png").exists() and (tmp_path / "out" / "good.png").exists()

@@ -293,6 +293,8 @@ def _run_batch(batch, work, out_dir, workers: int, scheduler, quiet: bool):
             if record.status is batch.Status.FAILED:
                 bar.write(f"quantize: {record.error}", file=sys.stderr)
             elif record.status is batch.Status.DONE:
+                for message in () if quiet else record.notes:
+                    bar.write(f"quantize: note: {message}", file=sys.stderr)
                 saved += record.bytes_in - record.bytes_out
                 bar.set_postfix(saved=f"{saved / 1e6:.1f} MB", refresh=False)
 
