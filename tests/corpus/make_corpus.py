@@ -49,11 +49,12 @@ CASES: list[dict] = []
 
 
 def case(file, data, exit, why, *, expect="", shape=None, any_orientation=False, args=None, with_=(),
-         outputs=(), names=None):
+         outputs=(), names=None, same_palette=False):
     """Record one case; ``data`` (bytes) is written to files/``file`` unless None.
     ``args``, ``with_``, ``outputs`` and ``names``: a command line of its own (see
     tests/test_corpus.py), the other files it needs, what it writes, and the
-    name its error line holds (default: the input's)."""
+    name its error line holds (default: the input's); ``same_palette``: every
+    output PNG holds the same PLTE and tRNS."""
     if data is not None:
         (FILES / file).write_bytes(data)
     entry = {"file": file, "exit": exit, "expect": expect}
@@ -63,6 +64,8 @@ def case(file, data, exit, why, *, expect="", shape=None, any_orientation=False,
             entry["with"] = list(with_)
         if names is not None:
             entry["names"] = names
+        if same_palette:
+            entry["same_palette"] = True
     elif exit == 0:
         entry["shape"] = list(shape)
     if any_orientation:
@@ -371,6 +374,46 @@ def main() -> None:
          shape=shape)
     case(FOLDER, None, 1, "a folder is not an image", expect="folder")
     case(MISSING, None, 1, "a file that does not exist", expect="no such file")
+
+    # --- palettes given with --map, vectors for cluster, folders for batch, named pipes ---
+    given = ["image", "--map", "{input}", "-o", "out.png", "--no-palette", "--", "four-colours.png"]
+    for name, data, why, expect in (
+            ("binary.gpl", bytes(range(256)) * 4, "binary bytes named .gpl: not a palette", "not a valid .gpl"),
+            ("binary.json", b"\xff\xfe\x00" * 50, "binary bytes named .json: not UTF-8 text", "not utf-8"),
+            ("many.hex", "".join(f"#{i * 55001:06x}\n" for i in range(300)).encode(),
+             "300 colours: a palette holds at most 256", "has 300 colours"),
+            ("five.json", b'{"colors": [{"rgb": [1, 2, 3, 4, 5]}]}', "a colour of 5 values", "5 values"),
+            ("float.json", b'{"colors": [{"rgb": [10.7, 2, 3]}]}', "10.7 is no 8-bit value: refused, not cut",
+             "10.7")):
+        case(name, data, 1, why, expect=expect, args=given, with_=["four-colours.png"])
+    for name, data, why in (
+            ("bom.txt", b"\xef\xbb\xbf#ff0000\n#00ff00\n", "a UTF-8 BOM before the first colour (Windows editors)"),
+            ("commented.hex", b"# lospec\n; x\nff0000\n00ff00\n", "comment lines, # and ;, and Lospec's bare hex"),
+            ("paintnet.txt", b"; paint.net Palette File\nFFFF0000\nFF0000FF\n", "Paint.NET's aarrggbb with ; comments"),
+            ("aseprite.gpl", b"GIMP Palette\nChannels: RGBA\n0 0 0 0 Clear\n254 91 89 255 Red\n",
+             "Aseprite's .gpl with an alpha channel")):
+        case(name, data, 0, why, args=given, with_=["four-colours.png"], outputs=["out.png"])
+    buffer = io.BytesIO()
+    bits = np.zeros((6, 4, 4), bool)
+    bits[3:, 1:3, 1:3] = True
+    np.save(buffer, bits)
+    case("bits.npy", buffer.getvalue(), 0, "a boolean array, 2 distinct pictures for K=6: 0 and 1, empty clusters "
+         "said", expect="of the clusters are empty", args=["cluster", "{input}", "-k", "6", "-o", "rep"],
+         outputs=["rep/clusters.json", "rep/centroids.png"])
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(7).random((5, 3, 3)).astype(np.float32))
+    case("five-vectors.npy", buffer.getvalue(), 0, "K equal to the number of vectors: each its own cluster",
+         args=["cluster", "{input}", "-k", "5", "-o", "rep"], outputs=["rep/clusters.json"])
+    case("<fifo>", None, 0, "a named pipe given by name is read as a stream, as - is",
+         args=["image", "-k", "4", "-o", "out.png", "--no-palette", "--", "{input}"], with_=["four-colours.png"],
+         outputs=["out.png"])
+    case("<fifo>", None, 1, "a named pipe among a batch's inputs is no regular file: reported, the rest done",
+         expect="not a regular file", args=["batch", "{input}", "four-colours.png", "-k", "4", "-o", "out"],
+         with_=["two-colours.png", "four-colours.png"], outputs=["out/four-colours.png"])
+    case("rgba8.png", None, 0, "one shared palette over an RGB and an RGBA image: the same PLTE and tRNS in both",
+         args=["batch", "set", "-k", "4", "-o", "out", "--shared-palette"],
+         with_=["set/four-colours.png", "set/rgba8.png"], outputs=["out/four-colours.png", "out/rgba8.png"],
+         same_palette=True)
 
     (HERE / "expected.json").write_text(json.dumps(CASES, indent=1, ensure_ascii=False) + "\n", "utf-8")
     total = sum(p.stat().st_size for p in FILES.iterdir())
