@@ -22,6 +22,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 WORDS = {
     "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
                                  f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
+    "too-many-bytes": lambda e: f"{e.path}: more than {e.limit:,} bytes, more than an image within the pixel "
+                                f"limit (--max-pixels {e.value}) takes; not read further",
     "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",
     "made-differently": lambda e: f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in e.value)}, "
                                   f"not {', '.join(str(new) for _, _, new in e.value)}; --force redoes it",

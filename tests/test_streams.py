@@ -1,0 +1,233 @@
+"""Inputs that are streams (stdin, FIFOs, /dev/stdin), and inputs too large to hold.
+
+Each test pins one defect found by trying quantize as a hostile user would; each
+failed before its fix.  Large inputs are simulated (a stream object that makes
+its bytes as they are read, sparse files), so nothing here writes or holds
+gigabytes.
+"""
+import io
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from quantize import ImageReadError
+from quantize import imageio
+from quantize.cli import cli
+from quantize.cli.words import describe
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_images"
+MiB = 1 << 20
+
+
+def run(*args, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
+
+
+def quantize_process(*args, **kwargs):
+    """``python -m quantize ARGS`` in a child process, this checkout's package first."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
+    return subprocess.run([sys.executable, "-m", "quantize", *map(str, args)], env=env, **streams)
+
+
+class MadeStream(io.RawIOBase):
+    """A binary stream of ``total`` bytes, ``head`` first and zeros after, made as
+    they are read (nothing held); ``served`` counts the bytes handed out."""
+
+    def __init__(self, total: int, head: bytes = b""):
+        self.total, self.head, self.served = total, head, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.total - self.served)
+        if n <= 0:
+            return 0
+        start = self.served
+        buffer[:n] = bytes(n)
+        if start < len(self.head):
+            part = self.head[start:start + n]
+            buffer[:len(part)] = part
+        self.served += n
+        return n
+
+
+class FakeStdin:
+    def __init__(self, raw):
+        self.buffer = io.BufferedReader(raw)
+
+
+def peak_bytes(function):
+    """``function()``'s peak of traced memory (NumPy's arrays included), and what it raised."""
+    tracemalloc.start()
+    try:
+        function()
+        raised = None
+    except ImageReadError as error:
+        raised = error
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, raised
+
+
+def bmp_head(width=10, height=10) -> bytes:
+    ok, data = cv2.imencode(".bmp", np.zeros((height, width, 3), np.uint8))
+    assert ok
+    return data.tobytes()
+
+
+# --- Item 11: a stream is read up to a limit that follows from max_pixels; garbage fails at once ---
+
+def test_garbage_on_stdin_fails_after_its_first_bytes(monkeypatch):
+    stream = MadeStream(256 * MiB)  # zeros: no format starts so
+    monkeypatch.setattr(sys, "stdin", FakeStdin(stream))
+    with pytest.raises(ImageReadError, match=r"^-: not an image OpenCV can read \(corrupt or unsupported format\)"):
+        imageio.read_image_file("-")
+    assert stream.served <= 1 * MiB
+
+
+def test_a_stream_stops_at_the_byte_limit(monkeypatch):
+    head = bmp_head(10, 10)  # a 10x10 BMP that goes on and on
+    stream = MadeStream(256 * MiB, head)
+    monkeypatch.setattr(sys, "stdin", FakeStdin(stream))
+    limit = imageio.stream_limit(100)
+    assert limit == 16 * 100 + 64 * MiB
+    with pytest.raises(ImageReadError) as caught:
+        imageio.read_image_file("-", max_pixels=100)
+    error = caught.value
+    assert error.reason == "too-many-bytes" and error.parameter == "max_pixels" and error.limit == limit
+    assert stream.served <= limit + 16 * MiB
+    assert describe(error) == (f"-: more than {limit:,} bytes, more than an image within the pixel limit "
+                               f"(--max-pixels 100) takes; not read further")
+    assert str(error).endswith("(max_pixels 100) takes; not read further")
+
+
+def test_a_stream_within_the_limit_is_read_whole(monkeypatch):
+    data = (SAMPLES / "blobs.png").read_bytes()
+    monkeypatch.setattr(sys, "stdin", FakeStdin(io.BytesIO(data)))
+    image = imageio.read_image_file("-")
+    assert image.size == len(data) and image.pixels.shape[:2] == imageio.read_image(SAMPLES / "blobs.png").shape[:2]
+
+
+def test_without_a_pixel_limit_there_is_no_byte_limit():
+    assert imageio.stream_limit(None) is None
+
+
+def test_a_regular_file_larger_than_the_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "long.bmp"
+    with open(path, "wb") as file:
+        file.write(bmp_head(10, 10))
+        file.truncate(100 * MiB)  # sparse: costs no disk
+    peak, error = peak_bytes(lambda: imageio.read_image_file(path, max_pixels=100))
+    assert error is not None and error.reason == "too-many-bytes", error
+    assert str(error).startswith(f"{path}: more than {imageio.stream_limit(100):,} bytes")
+    assert peak < 8 * MiB
+
+
+def test_a_garbage_file_is_refused_from_its_first_bytes(tmp_path):
+    path = tmp_path / "garbage.png"
+    with open(path, "wb") as file:
+        file.write(b"this is no image" * 4)
+        file.truncate(200 * MiB)
+    started = time.perf_counter()
+    peak, error = peak_bytes(lambda: imageio.read_image_file(path))
+    assert error is not None and "not an image OpenCV can read (corrupt or unsupported format)" in str(error)
+    assert peak < 8 * MiB and time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("suffix", [".ppm", ".pgm", ".pbm", ".pam", ".pfm", ".sr", ".hdr", ".jp2", ".avif"])
+def test_other_formats_opencv_reads_still_pass_the_first_bytes(tmp_path, suffix):
+    """The quick refusal knows every format OpenCV reads, not only those whose size we parse."""
+    picture = np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)
+    picture = (picture[:, :, 0] if suffix in (".pgm", ".pbm")
+               else picture.astype(np.float32) / 255 if suffix in (".pfm", ".hdr") else picture)
+    ok, data = cv2.imencode(suffix, picture)
+    assert ok
+    path = tmp_path / f"picture{suffix}"
+    path.write_bytes(data.tobytes())
+    assert imageio.read_image(path).shape[:2] == (48, 64)
+
+
+# --- Item 22: a PNG whose first chunks do not parse is refused at once ---
+
+def test_png_signature_then_zeros_is_refused_at_once(tmp_path):
+    path = tmp_path / "zeros.png"
+    with open(path, "wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n")
+        file.truncate(64 * MiB)
+    started = time.perf_counter()
+    peak, error = peak_bytes(lambda: imageio.read_image_file(path))
+    seconds = time.perf_counter() - started
+    assert error is not None and str(error).startswith(f"{path}: not an image OpenCV can read (corrupt PNG: ")
+    assert seconds < 1.0 and peak < 8 * MiB, (seconds, peak)
+
+
+def test_png_with_a_bad_chunk_type_after_its_header_is_refused_at_once(tmp_path):
+    good = (SAMPLES / "blobs.png").read_bytes()
+    ihdr_end = 8 + 25
+    path = tmp_path / "bad-chunk.png"
+    with open(path, "wb") as file:
+        file.write(good[:ihdr_end] + struct.pack(">I", 4) + b"\0\x01\x02\x03" + b"abcd" + b"crc!")
+        file.truncate(64 * MiB)
+    peak, error = peak_bytes(lambda: imageio.read_image_file(path))
+    assert error is not None and "(corrupt PNG: a chunk type that is not four letters at byte 33)" in str(error)
+    assert peak < 8 * MiB
+
+
+# --- Items 9 and 10: a FIFO or /dev/stdin named on the command line is a stream ---
+
+def feed_fifo(path: Path, data: bytes, delay: float = 0.0) -> threading.Thread:
+    os.mkfifo(path)
+
+    def write():
+        time.sleep(delay)
+        try:
+            with open(path, "wb") as fifo:  # blocks until the reader opens it
+                fifo.write(data)
+        except BrokenPipeError:  # the reader stopped reading: what the garbage test wants
+            pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_fed_fifo_is_read_as_a_stream(tmp_path):
+    data = (SAMPLES / "blobs.png").read_bytes()
+    fifo = tmp_path / "pipe.png"
+    thread = feed_fifo(fifo, data, delay=0.2)  # the reader waits for its writer, as when reading -
+    result = run(fifo, "-k", 4, "-o", tmp_path / "out.png", "--no-palette")
+    thread.join(5)
+    assert result.exit_code == 0, result.output
+    assert cv2.imread(str(tmp_path / "out.png")).shape[:2] == imageio.read_image(SAMPLES / "blobs.png").shape[:2]
+    assert f"bytes {len(data):,} ->" in result.stdout
+
+
+def test_a_fifo_fed_garbage_fails_at_once(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    thread = feed_fifo(fifo, b"\0" * (2 * MiB))
+    with pytest.raises(ImageReadError, match=r"corrupt or unsupported format"):
+        imageio.read_image_file(fifo)
+    thread.join(5)
+
+
+@pytest.mark.slow  # starts a CLI process
+def test_dev_stdin_as_a_file_name_is_a_stream(tmp_path):
+    data = (SAMPLES / "blobs.png").read_bytes()
+    out = tmp_path / "out.png"
+    result = quantize_process("/dev/stdin", "-k", 4, "-o", out, "--no-palette", input=data)
+    assert result.returncode == 0, result.stderr
+    assert cv2.imread(str(out)) is not None
