@@ -15,6 +15,7 @@ import os
 import stat
 import struct
 import sys
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +223,10 @@ def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -
     its header, before it is decoded, where the format says its size up front
     (PNG, JPEG, GIF, BMP, WebP, TIFF), and after decoding otherwise.  The
     decoders' own messages (libpng's, libjpeg's) are kept off stderr.  A JPEG
-    or PNG cut short is decoded as far as it goes, as image viewers show it
-    (the rest of a JPEG grey).  Raises :class:`ImageReadError` naming ``name`` and the cause.
+    or PNG cut short is decoded as far as it goes, as image viewers show it:
+    the rest of a JPEG grey; of a PNG (not interlaced) the rows that arrived,
+    the rest zero (black; transparent with alpha; a palette's first colour).
+    Raises :class:`ImageReadError` naming ``name`` and the cause.
     """
     return _decode(data, name, max_pixels)[0]
 
@@ -249,6 +252,8 @@ def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
     end = _ENDS.get(data[:2].tobytes())
     if image is None and end is not None and not data[-len(end):].tobytes() == end:
         image, cut_short = _imdecode(np.concatenate([data, np.frombuffer(end, np.uint8)])), True
+        if image is None and is_png:
+            image = _png_rows_that_arrived(data)
     if image is None or image.size == 0:
         raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt or unsupported format)", path=name)
     _check_pixels(name, image.shape[1], image.shape[0], max_pixels)
@@ -287,6 +292,49 @@ def _imdecode(data: np.ndarray) -> np.ndarray | None:
             return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         except cv2.error:
             return None
+
+
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
+
+
+def _png_rows_that_arrived(data: np.ndarray) -> np.ndarray | None:
+    """A PNG cut short inside its image data (not interlaced), decoded as far
+    as it goes: the chunks before its image data as they are, the rows that
+    inflate from the IDAT bytes present, the rows that did not arrive zero
+    (filter byte 0 and zero samples), made into a whole PNG again for libpng.
+    None when nothing whole arrived (not one row), when the file is
+    interlaced, or when it does not parse (a whole IDAT chunk's CRC wrong, its
+    data not deflate)."""
+    raw = data.tobytes()
+    before, idat, pos = [], [], 8
+    try:
+        width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", raw, 16)
+        while pos + 8 <= len(raw):
+            length, kind = struct.unpack_from(">I4s", raw, pos)
+            whole = pos + 12 + length <= len(raw)
+            if kind == b"IDAT":
+                if whole and zlib.crc32(raw[pos + 4:pos + 8 + length]) != int.from_bytes(
+                        raw[pos + 8 + length:pos + 12 + length], "big"):
+                    return None
+                idat.append(raw[pos + 8:pos + 8 + length])
+            elif not idat and whole:
+                before.append(raw[pos:pos + 12 + length])
+            pos += 12 + length
+        if interlace or colour not in _CHANNELS or not idat or not width or not height:
+            return None  # (a max_length of 0 would inflate without a bound)
+        stride = 1 + (width * _CHANNELS[colour] * depth + 7) // 8
+        rows = zlib.decompressobj().decompress(b"".join(idat), stride * height)
+        if len(rows) < stride:
+            return None
+        body = zlib.compress(rows + bytes(stride * height - len(rows)), 1)
+    except (struct.error, zlib.error, ValueError, MemoryError, OverflowError):
+        return None
+    whole_png = PNG_SIGNATURE + b"".join(before) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+    return _imdecode(np.frombuffer(whole_png, np.uint8))
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def _check_pixels(name, width: int, height: int, max_pixels: int | None) -> None:

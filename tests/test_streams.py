@@ -1,4 +1,5 @@
-"""Inputs that are streams (stdin, FIFOs, /dev/stdin), and inputs too large to hold.
+"""Inputs that are streams (stdin, FIFOs, /dev/stdin), inputs too large to hold,
+and PNGs cut short.
 
 Each test pins one defect found by trying quantize as a hostile user would; each
 failed before its fix.  Large inputs are simulated (a stream object that makes
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import cv2
@@ -185,6 +187,116 @@ def test_png_with_a_bad_chunk_type_after_its_header_is_refused_at_once(tmp_path)
     peak, error = peak_bytes(lambda: imageio.read_image_file(path))
     assert error is not None and "(corrupt PNG: a chunk type that is not four letters at byte 33)" in str(error)
     assert peak < 8 * MiB
+
+
+# --- Item 21: a PNG cut short inside its image data: the rows that arrived ---
+
+def chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_file(pixels: np.ndarray, idat_size: int = 1 << 30) -> bytes:
+    """An 8-bit RGB PNG of ``pixels (h, w, 3) uint8``, rows unfiltered, its IDAT
+    cut into chunks of ``idat_size`` bytes."""
+    h, w = pixels.shape[:2]
+    raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
+    body = zlib.compress(raw, 9)
+    idats = b"".join(chunk(b"IDAT", body[i:i + idat_size]) for i in range(0, len(body), idat_size))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + idats
+            + chunk(b"IEND", b""))
+
+
+def opencv_png(pixels: np.ndarray) -> bytes:
+    """``pixels (h, w, 3) uint8`` RGB as OpenCV (libpng, its rows filtered) writes a PNG."""
+    ok, data = cv2.imencode(".png", pixels[:, :, ::-1])
+    assert ok
+    return data.tobytes()
+
+
+def rows_arrived(data: bytes, width: int, channels: int = 3) -> int:
+    """Whole rows (8-bit, not interlaced) in the IDAT bytes present in ``data``."""
+    pos, body = 8, b""
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            body += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return len(zlib.decompressobj().decompress(body)) // (1 + width * channels)
+
+
+def read_bytes(tmp_path: Path, data: bytes):
+    """``data`` read as the file cut.png: ``(pixels, cut_short)``."""
+    path = tmp_path / "cut.png"
+    path.write_bytes(data)
+    image = imageio.read_image_file(path)
+    return image.pixels, image.cut_short
+
+
+def photo_pixels(h=40, w=50, seed=3):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([x * 5, y * 6, (x + y) * 2], axis=-1) + rng.integers(0, 30, (h, w, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.6, 0.9, 0.99])
+def test_png_cut_inside_its_image_data_keeps_the_rows_that_arrived(fraction, tmp_path):
+    pixels = photo_pixels()
+    data = opencv_png(pixels)
+    cut = data[:int(len(data) * fraction)]
+    rows = rows_arrived(cut, pixels.shape[1])
+    assert rows >= 1 or fraction == 0.1
+    image, cut_short = read_bytes(tmp_path, cut)
+    assert cut_short and image.shape == pixels.shape
+    np.testing.assert_array_equal(image[:rows], pixels[:rows])
+    assert not image[rows + 1:].any()  # the rows that did not arrive: black
+
+
+@pytest.mark.parametrize("boundary", [1, 3, 7])
+def test_png_cut_at_a_chunk_boundary_keeps_the_rows_that_arrived(boundary, tmp_path):
+    pixels = photo_pixels()
+    data = png_file(pixels, idat_size=512)
+    ends, pos = [], 8
+    while pos < len(data):
+        pos += 12 + struct.unpack(">I", data[pos:pos + 4])[0]
+        ends.append(pos)
+    cut = data[:ends[boundary]]  # IHDR, then `boundary` whole IDAT chunks
+    rows = rows_arrived(cut, pixels.shape[1])
+    assert rows >= 1
+    image, cut_short = read_bytes(tmp_path, cut)
+    assert cut_short
+    np.testing.assert_array_equal(image[:rows], pixels[:rows])
+
+
+def test_16_bit_rgba_png_cut_short_decodes(tmp_path):
+    pixels = photo_pixels()
+    ok, deep = cv2.imencode(".png", np.dstack([pixels, pixels[:, :, :1]]).astype(np.uint16) * 257)
+    data = deep.tobytes()
+    image, cut_short = read_bytes(tmp_path, data[:len(data) * 2 // 3])
+    assert cut_short and image.shape == (40, 50, 4) and image[0].any()
+
+
+def test_interlaced_png_cut_short_is_refused(tmp_path):
+    """Its rows arrive as seven passes of scattered pixels: no whole rows to show."""
+    interlaced = (ROOT / "tests" / "corpus" / "files" / "interlaced.png").read_bytes()
+    with pytest.raises(ImageReadError, match="corrupt"):
+        read_bytes(tmp_path, interlaced[:len(interlaced) * 2 // 3])
+
+
+def test_png_cut_before_its_image_data_is_still_refused():
+    data = png_file(photo_pixels())
+    with pytest.raises(ImageReadError, match="corrupt"):
+        imageio.decode_image(data[:8 + 25 + 6], "cut.png")
+
+
+def test_the_cli_notes_a_png_cut_short(tmp_path):
+    path = tmp_path / "cut.png"
+    data = png_file(photo_pixels())
+    path.write_bytes(data[:len(data) // 2])
+    result = run(path, "-k", 4, "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    assert f"quantize: note: {path} is cut short: quantized what it holds\n" in result.stderr
+    assert cv2.imread(str(tmp_path / "out.png")).shape[:2] == (40, 50)
 
 
 # --- Items 9 and 10: a FIFO or /dev/stdin named on the command line is a stream ---
