@@ -177,9 +177,9 @@ def check_start(name, head: bytes, max_pixels: int | None, *, whole: bool) -> bo
     if size is not None:
         _check_pixels(name, *size, max_pixels)
     if head.startswith(PNG_SIGNATURE):
+        check_png_chunks(name, head, len(head) if whole else None)
         if size is None:
             raise _corrupt_png(name, "it does not begin with its IHDR chunk")
-        check_png_chunks(name, head)
     elif size is None and whole and head[:2] == b"\xff\xd8":  # libjpeg needs a frame header too
         raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt JPEG: no frame header)", path=name)
     return size is not None
@@ -204,10 +204,10 @@ def check_png_chunks(name, data, size: int | None = None) -> None:
     pos, end = 8, len(data)
     while pos + 8 <= end:
         length, kind = struct.unpack_from(">I4s", data, pos)
-        if not kind.isalpha():
-            raise _corrupt_png(name, f"a chunk type that is not four letters at byte {pos}")
         if size is not None and length > size - pos - 12 + PNG_CHUNK_SLACK:
             raise _corrupt_png(name, f"a chunk claims {length:,} bytes, the file has {size - pos:,} left")
+        if not kind.isalpha():
+            raise _corrupt_png(name, f"a chunk type that is not four letters at byte {pos}")
         if kind == b"IEND":
             return
         pos += 12 + length
