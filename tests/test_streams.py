@@ -1,5 +1,5 @@
 """Inputs that are streams (stdin, FIFOs, /dev/stdin), inputs too large to hold,
-and PNGs cut short.
+PNGs cut short, and a standard output that cannot take the image.
 
 Each test pins one defect found by trying quantize as a hostile user would; each
 failed before its fix.  Large inputs are simulated (a stream object that makes
@@ -343,3 +343,65 @@ def test_dev_stdin_as_a_file_name_is_a_stream(tmp_path):
     result = quantize_process("/dev/stdin", "-k", 4, "-o", out, "--no-palette", input=data)
     assert result.returncode == 0, result.stderr
     assert cv2.imread(str(out)) is not None
+
+
+# --- Items 2 and 12: a standard output that cannot take the image ---
+
+@pytest.fixture
+def noise(tmp_path):
+    """A 400x400 noise PNG: at K=256 its output is far larger than a pipe holds (64 KiB)."""
+    path = tmp_path / "noise.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (400, 400, 3), np.uint8))
+    return path
+
+
+def assert_one_line(stderr: bytes, line: str):
+    assert stderr.decode() == line + "\n", stderr.decode()
+
+
+@pytest.mark.slow  # starts a CLI process
+def test_closed_stdout_is_one_line(tmp_path):
+    script = f'exec "{sys.executable}" -m quantize - -k 4 -o - --quiet >&- < "{SAMPLES / "blobs.png"}"'
+    result = subprocess.run(["sh", "-c", script], capture_output=False, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert_one_line(result.stderr, "quantize: -: cannot write: standard output is closed")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow  # starts a CLI process
+def test_full_device_on_stdout_is_one_line():
+    with open("/dev/full", "wb") as full:
+        result = quantize_process(SAMPLES / "blobs.png", "-k", 4, "-o", "-", stdout=full)
+    assert result.returncode == 1
+    assert_one_line(result.stderr, "quantize: -: cannot write: No space left on device")
+
+
+@pytest.mark.slow  # starts a CLI process
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_a_broken_pipe_is_a_failure(noise, extra):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-m", "quantize", noise, "-k", "256", "--speed", "10", "-o", "-",
+                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert os.read(child.stdout.fileno(), 10) == b"\x89PNG\r\n\x1a\n\0\0"  # as head -c 10 does
+    child.stdout.close()
+    stderr = child.stderr.read()
+    assert child.wait(30) == 1
+    assert_one_line(stderr, "quantize: -: cannot write: the reader stopped reading (broken pipe)")
+
+
+@pytest.mark.slow  # starts a CLI process
+def test_head_c_in_a_shell_pipe_fails(noise):
+    script = (f'"{sys.executable}" -m quantize "{noise}" -k 256 --speed 10 -o - | head -c 10 > /dev/null; '
+              'echo "status ${PIPESTATUS[0]}" >&2')
+    result = subprocess.run(["bash", "-c", script], capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stderr.decode().splitlines() == [
+        "quantize: -: cannot write: the reader stopped reading (broken pipe)", "status 1"]
+
+
+@pytest.mark.slow  # starts a CLI process
+def test_stdout_that_takes_everything_still_succeeds(noise):
+    result = quantize_process(noise, "-k", 256, "--speed", 10, "-o", "-", "--no-palette")
+    assert result.returncode == 0, result.stderr
+    assert cv2.imdecode(np.frombuffer(result.stdout, np.uint8), cv2.IMREAD_UNCHANGED).shape[:2] == (400, 400)
+    assert result.stderr.decode().startswith(f"{noise} -> -\n")

@@ -4,13 +4,14 @@ and the progress bar.  With the rest of :mod:`quantize.cli`, the only place
 that imports click and tqdm and names the command line's options."""
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 
 import click
 from click_default_group import DefaultGroup
 
-from ..errors import Cancelled, OutputLargerError, QualityTooLowError, QuantizeError
+from ..errors import Cancelled, ImageWriteError, OutputLargerError, QualityTooLowError, QuantizeError
 
 EXIT_LARGER = OutputLargerError.exit_code
 EXIT_QUALITY = QualityTooLowError.exit_code
@@ -89,6 +90,44 @@ def _one_line_errors():
         raise Failure(describe(error), error.exit_code) from None
     except KeyboardInterrupt:
         raise Failure("interrupted", EXIT_INTERRUPTED) from None
+
+
+def check_stdout() -> None:
+    """Before any work for ``-o -``: :class:`ImageWriteError` when there is no
+    standard output to write to (closed: ``>&-``)."""
+    if sys.stdout is None:
+        raise ImageWriteError("-: cannot write: standard output is closed", path="-")
+
+
+def write_stdout(data: bytes) -> None:
+    """Write ``data``, the bytes of an image, to standard output: all of them,
+    or :class:`ImageWriteError` (exit code 1) saying why not: closed, a full
+    device, a reader that stopped reading (a broken pipe).  A short write is
+    not taken for a whole one.  After a failure standard output goes to the
+    null device, so that Python's last flush at exit finds nothing to say
+    (as its documentation on SIGPIPE advises)."""
+    check_stdout()
+    try:
+        sys.stdout.flush()
+        out, view = sys.stdout.buffer, memoryview(data)
+        while view:
+            view = view[out.write(view) or 0:]
+        out.flush()
+    except BrokenPipeError:
+        _stdout_to_null()
+        raise ImageWriteError("-: cannot write: the reader stopped reading (broken pipe)", path="-") from None
+    except OSError as error:
+        _stdout_to_null()
+        raise ImageWriteError(f"-: cannot write: {error.strerror or error}", path="-") from None
+
+
+def _stdout_to_null() -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (a test's stdout): nothing to flush at exit
+        pass
 
 
 def note(message: str, quiet: bool) -> None:
