@@ -1,342 +1,33 @@
-"""Reading and writing image files: the only module that imports cv2.
+"""Writing image files, and whole pictures as vectors; with
+:mod:`quantize.reading` (reading and decoding, whose names are imported here
+too: ``imageio.read_image`` and the rest), the only modules that import cv2.
 
 Images travel through quantize as RGB(A) ``uint8`` arrays; OpenCV's BGR order
-stays inside this module.  Files are read with ``np.fromfile`` + ``cv2.imdecode``
-(any path, any characters) and written whole to a temporary file beside the
-target, then moved into place with ``os.replace``, so no reader ever sees half a
-file and a killed run leaves none behind.
+stays inside these modules.  Files are written whole to a temporary file beside
+the target, then moved into place with ``os.replace``, so no reader ever sees
+half a file and a killed run leaves none behind.
 """
 from __future__ import annotations
 
 import errno
 import os
 import secrets
-import struct
-import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from . import exif, png
+from . import png
 from .checks import is_int
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, ParameterError
-from .limits import MAX_PIXELS
+from .headers import frame_count, header_size  # noqa: F401  (here for callers of imageio)
+from .reading import (HEADER_BYTES, READ_SUFFIXES, ImageFile, decode_image, quiet_stderr,  # noqa: F401
+                      read_bytes, read_image, read_image_file, stream_limit)
 
-READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 WRITE_SUFFIXES = (".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
-
-
-@dataclass(frozen=True)
-class ImageFile:
-    """A decoded image file.
-
-    Attributes
-    ----------
-    pixels : (h, w, 3) RGB or (h, w, 4) RGBA uint8
-    frames : int
-        Frames (GIF) or pages (TIFF) in the file; only the first is decoded.
-    size : int
-        Bytes of the file.
-    cut_short : bool
-        True when the file lacked its end (a JPEG or PNG cut short) and was
-        decoded as far as it goes.
-    orientation : int
-        The file's EXIF orientation, 1 to 8 (1: stored upright, or none).
-    """
-
-    pixels: np.ndarray
-    frames: int
-    size: int
-    cut_short: bool = False
-    orientation: int = 1
-
-
-def read_image(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True) -> np.ndarray:
-    """Read an image file as ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``,
-    upright (see :func:`read_image_file`).
-
-    See :func:`decode_image`.  Raises :class:`ImageReadError` naming the file
-    and the cause.
-    """
-    return read_image_file(path, max_pixels=max_pixels, autorotate=autorotate).pixels
-
-
-def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True) -> ImageFile:
-    """Read and decode an image file (``-``: standard input): :func:`decode_image`,
-    the frame count, and with ``autorotate`` the pixels turned upright as the
-    file's EXIF orientation says (JPEG, PNG, WebP; OpenCV turns a TIFF upright
-    itself, whatever ``autorotate`` says), as image viewers show them."""
-    path = Path(path)
-    try:
-        data = np.frombuffer(sys.stdin.buffer.read(), np.uint8) if str(path) == "-" else np.fromfile(path, np.uint8)
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file", path=path) from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{path}: is a folder, not an image", path=path) from None
-    except OSError as error:
-        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}", path=path) from None
-    frames = frame_count(data)
-    pixels, cut_short = _decode(data, path, max_pixels)
-    turn = exif.orientation(data)
-    if autorotate and turn != 1 and data[:4].tobytes() not in (b"II*\x00", b"MM\x00*"):
-        pixels = exif.orient(pixels, turn)
-    return ImageFile(pixels, frames, int(data.size), cut_short, turn)
-
-
-def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
-    """Decode the bytes of an image file to ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``.
-
-    Grey images come back as RGB with three equal channels; 16-bit images are
-    scaled to 8 bits, floating-point ones are taken as 0..1 (values outside are
-    clipped); of a GIF or multi-page TIFF only the first frame is decoded.  An
-    image of more than ``max_pixels`` pixels (None: no limit) is refused from
-    its header, before it is decoded, where the format says its size up front
-    (PNG, JPEG, GIF, BMP, WebP, TIFF), and after decoding otherwise.  The
-    decoders' own messages (libpng's, libjpeg's) are kept off stderr.  A JPEG
-    or PNG cut short is decoded as far as it goes, as image viewers show it
-    (the rest of a JPEG grey).  Raises :class:`ImageReadError` naming
-    ``name`` and the cause.
-    """
-    return _decode(data, name, max_pixels)[0]
-
-
-# What a JPEG or a PNG ends with; a file cut short is given its end and decoded again.
-_ENDS = {b"\xff\xd8": b"\xff\xd9", b"\x89P": b"\0\0\0\0IEND\xaeB`\x82"}
-
-
-def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
-    """:func:`decode_image`, and whether the file was cut short."""
-    data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
-    if data.size == 0:
-        raise ImageReadError(f"{name}: empty file", path=name)
-    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
-    head = data.tobytes() if is_jpeg else data[:HEADER_BYTES].tobytes()  # a JPEG's size may come late
-    size = header_size(head)
-    if size is not None:
-        _check_pixels(name, *size, max_pixels)
-    elif is_jpeg:  # libjpeg needs a frame header too: without one there is nothing to decode
-        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt JPEG: no frame header)", path=name)
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        _check_png_chunks(name, data)
-    image, cut_short = _imdecode(data), False
-    end = _ENDS.get(data[:2].tobytes())
-    if image is None and end is not None and not data[-len(end):].tobytes() == end:
-        image, cut_short = _imdecode(np.concatenate([data, np.frombuffer(end, np.uint8)])), True
-    if image is None or image.size == 0:
-        raise ImageReadError(f"{name}: not an image OpenCV can read (corrupt or unsupported format)", path=name)
-    _check_pixels(name, image.shape[1], image.shape[0], max_pixels)
-    if image.dtype == np.uint16:
-        image = np.round(image / 257.0).astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
-        image = np.rint(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ImageReadError(f"{name}: unsupported pixel type {image.dtype} (8-, 16-bit or float images only)",
-                             path=name)
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2), cut_short
-    channels = image.shape[2]
-    if channels == 1:
-        return np.repeat(image, 3, axis=2), cut_short
-    if channels == 2:  # grey and alpha
-        return np.dstack([image[:, :, :1].repeat(3, axis=2), image[:, :, 1:]]), cut_short
-    if channels == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image), cut_short  # in place
-    if channels == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image), cut_short
-    raise ImageReadError(f"{name}: unsupported number of channels ({channels})", path=name)
-
-
-def _imdecode(data: np.ndarray) -> np.ndarray | None:
-    """``cv2.imdecode`` keeping every channel and bit depth, its C libraries quiet;
-    None when it cannot decode."""
-    with _quiet_stderr():
-        try:
-            return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        except cv2.error:
-            return None
-
-
-# A PNG chunk may claim this many bytes beyond the end of the file (a file cut short
-# inside its last chunk); the decoder allocates what a chunk claims.
-PNG_CHUNK_SLACK = 16 << 20
-
-
-def _check_png_chunks(name, data: np.ndarray) -> None:
-    """Refuse a PNG whose chunk claims far more bytes than the file holds, before
-    the decoder allocates them.  Walks the chunk headers only."""
-    pos, size = 8, int(data.size)
-    while pos + 8 <= size:
-        length = int.from_bytes(data[pos:pos + 4].tobytes(), "big")
-        if length > size - pos - 12 + PNG_CHUNK_SLACK:
-            raise ImageReadError(
-                f"{name}: not an image OpenCV can read (corrupt PNG: a chunk claims {length:,} bytes, "
-                f"the file has {size - pos:,} left)", path=name)
-        if data[pos + 4:pos + 8].tobytes() == b"IEND":
-            return
-        pos += 12 + length
-
-
-def _check_pixels(name, width: int, height: int, max_pixels: int | None) -> None:
-    if max_pixels is not None and width * height > max_pixels:
-        raise ImageReadError(
-            f"{name}: {width}x{height} is {width * height / 1e6:.1f} MP, above the limit of "
-            f"{max_pixels / 1e6:g} MP (max_pixels)",
-            reason="too-many-pixels", path=name, parameter="max_pixels", value=(width, height), limit=max_pixels)
-
-
-@contextmanager
-def _quiet_stderr():
-    """Send what C libraries write to file descriptor 2 to the null device for a while."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-HEADER_BYTES = 1 << 16  # bytes read to find the size (JPEG may have large metadata first)
-
-
-def header_size(head: bytes) -> tuple[int, int] | None:
-    r"""``(width, height)`` as the file's header declares it, or None when the
-    format is not one we parse or the header is cut short.
-
-    >>> header_size(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x00\x80")
-    (256, 128)
-    """
-    try:
-        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-            return struct.unpack(">II", head[16:24])
-        if head[:6] in (b"GIF87a", b"GIF89a"):
-            return struct.unpack("<HH", head[6:10])
-        if head[:2] == b"BM":
-            if struct.unpack("<I", head[14:18])[0] == 12:
-                return struct.unpack("<HH", head[18:22])
-            width, height = struct.unpack("<ii", head[18:26])
-            return abs(width), abs(height)
-        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-            return _webp_size(head)
-        if head[:4] in (b"II*\x00", b"MM\x00*"):
-            return _tiff_size(head)
-        if head[:2] == b"\xff\xd8":
-            return _jpeg_size(head)
-    except struct.error:  # cut short
-        return None
-    return None
-
-
-def _webp_size(head: bytes):
-    kind = head[12:16]
-    if kind == b"VP8 ":
-        width, height = struct.unpack("<HH", head[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    if kind == b"VP8L":
-        bits = struct.unpack("<I", head[21:25])[0]
-        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
-    if kind == b"VP8X":
-        width = int.from_bytes(head[24:27], "little") + 1
-        height = int.from_bytes(head[27:30], "little") + 1
-        return width, height
-    return None
-
-
-def _tiff_size(head: bytes):
-    order = "<" if head[:2] == b"II" else ">"
-    offset = struct.unpack(order + "I", head[4:8])[0]
-    (count,) = struct.unpack(order + "H", head[offset:offset + 2])
-    found = {}
-    for i in range(count):
-        tag, kind, _, value = struct.unpack(order + "HHII", head[offset + 2 + 12 * i: offset + 14 + 12 * i])
-        if tag in (256, 257):
-            found[tag] = value >> 16 if kind == 3 and order == ">" else value & 0xFFFF if kind == 3 else value
-    return (found[256], found[257]) if len(found) == 2 else None
-
-
-def _jpeg_size(head: bytes):
-    pos = 2
-    while pos + 4 <= len(head):
-        if head[pos] != 0xFF:  # a stray byte: libjpeg skips to the next marker, and so do we
-            pos = head.find(b"\xff", pos)
-            if pos < 0:
-                return None
-            continue
-        marker = head[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
-            pos += 2
-            continue
-        (length,) = struct.unpack(">H", head[pos + 2:pos + 4])
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            height, width = struct.unpack(">HH", head[pos + 5:pos + 9])
-            return width, height
-        if marker == 0xDA:  # start of scan: no frame header before it
-            return None
-        pos += 2 + length
-    return None
-
-
-def frame_count(data) -> int:
-    """Frames of a GIF or pages of a TIFF (1 for any other file, or when the
-    structure cannot be followed)."""
-    head = bytes(data[:6])
-    try:
-        if head in (b"GIF87a", b"GIF89a"):
-            return max(1, _gif_frames(memoryview(data).cast("B") if not isinstance(data, bytes) else data))
-        if head[:4] in (b"II*\x00", b"MM\x00*"):
-            return max(1, _tiff_pages(bytes(data)))
-    except (IndexError, struct.error):
-        return 1
-    return 1
-
-
-def _gif_frames(data) -> int:
-    pos, frames = 13, 0
-    if data[10] & 0x80:  # global colour table
-        pos += 3 << ((data[10] & 7) + 1)
-    while pos < len(data):
-        block = data[pos]
-        if block == 0x3B:  # trailer
-            break
-        if block == 0x2C:  # image descriptor
-            frames += 1
-            flags = data[pos + 9]
-            pos += 10
-            if flags & 0x80:  # local colour table
-                pos += 3 << ((flags & 7) + 1)
-            pos += 1  # LZW minimum code size
-        elif block == 0x21:  # extension
-            pos += 2
-        else:
-            break
-        while data[pos]:  # sub-blocks
-            pos += data[pos] + 1
-        pos += 1
-    return frames
-
-
-def _tiff_pages(data: bytes) -> int:
-    order = "<" if data[:2] == b"II" else ">"
-    offset, pages, seen = struct.unpack(order + "I", data[4:8])[0], 0, set()
-    while offset and offset not in seen and pages < 10_000:
-        seen.add(offset)
-        (count,) = struct.unpack(order + "H", data[offset:offset + 2])
-        (offset,) = struct.unpack(order + "I", data[offset + 2 + 12 * count:offset + 6 + 12 * count])
-        pages += 1
-    return pages
 
 
 def set_threads(count: int) -> None:
@@ -591,5 +282,5 @@ def decoders_quiet():
     :func:`read_image` (each of which quiets stderr for itself, by swapping file
     descriptor 2; under this they only ever swap the null device for itself,
     so no race between them can lose the real stderr)."""
-    with _quiet_stderr():
+    with quiet_stderr():
         yield

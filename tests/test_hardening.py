@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from quantize import batch, elbow, imageio, read_image
+from quantize import batch, elbow, imageio, read_image, reading
 from quantize.cli import cli
 from quantize.files import recorded_parameters
 
@@ -220,12 +220,12 @@ def test_unreadable_input(photo, tmp_path, samples, monkeypatch):
     secret.mkdir()
     shutil.copy(samples / "rocket.jpg", secret / "rocket.jpg")
     locked = {str(photo), str(secret)}
-    real_access, real_fromfile, real_scandir = os.access, np.fromfile, os.scandir
+    real_access, real_scandir = os.access, os.scandir
 
-    def fromfile(path, *args, **kwargs):
+    def open_file(path, *args, **kwargs):  # quantize.reading opens every input with open()
         if str(path) in locked:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_fromfile(path, *args, **kwargs)
+        return open(path, *args, **kwargs)
 
     def scandir(path="."):
         if str(path) in locked:
@@ -233,7 +233,7 @@ def test_unreadable_input(photo, tmp_path, samples, monkeypatch):
         return real_scandir(path)
 
     monkeypatch.setattr(os, "access", lambda p, *a, **k: str(p) not in locked and real_access(p, *a, **k))
-    monkeypatch.setattr(np, "fromfile", fromfile)
+    monkeypatch.setattr(reading, "open", open_file, raising=False)  # shadows the built-in there only
     monkeypatch.setattr(os, "scandir", scandir)
     result = run(photo, "-k", 4)
     assert result.exit_code == 1

@@ -15,7 +15,8 @@ from .. import __version__
 from ..errors import ParameterError
 from ..limits import MAX_COLORS, PALETTE_FORMATS
 from .options import image_output_options, kmeans_options, max_pixels_option, output_options, parse_ks
-from .words import CONTEXT, Failure, OneLineUsageError, QuantizeGroup, describe, note, nothing_matched, progress_bar
+from .words import (CONTEXT, Failure, OneLineUsageError, QuantizeGroup, check_stdout, describe, note, nothing_matched,
+                    progress_bar, write_stdout)
 
 @click.group(cls=QuantizeGroup, default="image", default_if_no_args=False, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="quantize")
@@ -74,6 +75,8 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
     if str(image) == "-" and output is None:
         raise OneLineUsageError("reading the image from stdin (-) needs -o", click.get_current_context())
     to_stdout = output == "-"
+    if to_stdout:
+        check_stdout()
     tag = f"k{k}" if map_path is None else Path(map_path).stem
     if output is None or names_a_folder(output):
         output = output_name(image, tag, folder=output)
@@ -85,8 +88,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
                                options=options, output_options=render, map_path=map_path, force=force,
                                measure_dssim=measure_dssim, on_progress=on_progress)
         if result.encoded is not None:
-            sys.stdout.buffer.write(result.encoded)
-            sys.stdout.buffer.flush()
+            write_stdout(result.encoded)
     for message in result.notes:
         note(message, quiet)
     if result.lossless and map_path is None:

@@ -4,13 +4,14 @@ and the progress bar.  With the rest of :mod:`quantize.cli`, the only place
 that imports click and tqdm and names the command line's options."""
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 
 import click
 from click_default_group import DefaultGroup
 
-from ..errors import Cancelled, OutputLargerError, QualityTooLowError, QuantizeError
+from ..errors import Cancelled, ImageWriteError, OutputLargerError, QualityTooLowError, QuantizeError
 
 EXIT_LARGER = OutputLargerError.exit_code
 EXIT_QUALITY = QualityTooLowError.exit_code
@@ -22,6 +23,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 WORDS = {
     "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
                                  f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
+    "too-many-bytes": lambda e: f"{e.path}: more than {e.limit:,} bytes, more than an image within the pixel "
+                                f"limit (--max-pixels {e.value}) takes; not read further",
     "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",
     "made-differently": lambda e: f"exists, made with {', '.join(f'{n} {old}' for n, old, _ in e.value)}, "
                                   f"not {', '.join(str(new) for _, _, new in e.value)}; --force redoes it",
@@ -141,6 +144,44 @@ def _one_line_errors():
         raise Failure(describe(error), error.exit_code) from None
     except KeyboardInterrupt:
         raise Failure("interrupted", EXIT_INTERRUPTED) from None
+
+
+def check_stdout() -> None:
+    """Before any work for ``-o -``: :class:`ImageWriteError` when there is no
+    standard output to write to (closed: ``>&-``)."""
+    if sys.stdout is None:
+        raise ImageWriteError("-: cannot write: standard output is closed", path="-")
+
+
+def write_stdout(data: bytes) -> None:
+    """Write ``data``, the bytes of an image, to standard output: all of them,
+    or :class:`ImageWriteError` (exit code 1) saying why not: closed, a full
+    device, a reader that stopped reading (a broken pipe).  A short write is
+    not taken for a whole one.  After a failure standard output goes to the
+    null device, so that Python's last flush at exit finds nothing to say
+    (as its documentation on SIGPIPE advises)."""
+    check_stdout()
+    try:
+        sys.stdout.flush()
+        out, view = sys.stdout.buffer, memoryview(data)
+        while view:
+            view = view[out.write(view) or 0:]
+        out.flush()
+    except BrokenPipeError:
+        _stdout_to_null()
+        raise ImageWriteError("-: cannot write: the reader stopped reading (broken pipe)", path="-") from None
+    except OSError as error:
+        _stdout_to_null()
+        raise ImageWriteError(f"-: cannot write: {error.strerror or error}", path="-") from None
+
+
+def _stdout_to_null() -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (a test's stdout): nothing to flush at exit
+        pass
 
 
 def note(message: str, quiet: bool) -> None:
