@@ -203,10 +203,12 @@ def recorded_parameters(path) -> dict | None:
 def quantize_file(source, k: int | None, *, output, palette_path=None, trace_path=None,
                   options: KMeansOptions | None = None, output_options: OutputOptions | None = None,
                   colors=None, map_path=None, force: bool = False, measure_dssim: bool = False,
-                  on_progress: ProgressCallback | None = None) -> FileResult:
+                  send=None, on_progress: ProgressCallback | None = None) -> FileResult:
     """Quantize the image file ``source`` (``-``: standard input) to ``k`` colours,
     or map it onto a palette given in advance, and write ``output`` (``-``: a
-    PNG whose bytes the result carries, see :class:`FileResult`) and
+    PNG whose bytes the result carries, see :class:`FileResult`, and that
+    ``send``, when given, is called with before anything else is written: a
+    failure to send them, raised by ``send``, leaves no palette or trace) and
     ``palette_path``, ``trace_path`` when given.  With ``measure_dssim`` the
     result carries the DSSIM-like score of the output (RGB images; about
     0.35 s per 0.4 megapixels).  An image with alpha is quantized in rgb
@@ -258,6 +260,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
         from .metrics import dssim
 
         score = dssim(image.pixels, result.palette[result.indices][:, :, :3])
+    if to_stdout and send is not None:
+        send(encoded)
     write_together(files)
     return FileResult(
         input=str(source),

@@ -405,3 +405,15 @@ def test_stdout_that_takes_everything_still_succeeds(noise):
     assert result.returncode == 0, result.stderr
     assert cv2.imdecode(np.frombuffer(result.stdout, np.uint8), cv2.IMREAD_UNCHANGED).shape[:2] == (400, 400)
     assert result.stderr.decode().startswith(f"{noise} -> -\n")
+
+
+@pytest.mark.slow  # starts a CLI process
+def test_a_full_stdout_leaves_no_palette(tmp_path):
+    """-o - with --palette: the image goes out first, so a stdout that fails
+    leaves no palette file (it was written before the image was sent)."""
+    palette = tmp_path / "p.gpl"
+    with open("/dev/full", "wb") as full:
+        result = quantize_process(SAMPLES / "blobs.png", "-k", 4, "-o", "-", "--palette", palette, stdout=full)
+    assert result.returncode == 1
+    assert_one_line(result.stderr, "quantize: -: cannot write: No space left on device")
+    assert not palette.exists()

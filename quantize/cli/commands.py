@@ -86,9 +86,8 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
     with progress_bar("k-means", quiet) as (on_progress, _):
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
                                options=options, output_options=render, map_path=map_path, force=force,
-                               measure_dssim=measure_dssim, on_progress=on_progress)
-        if result.encoded is not None:
-            write_stdout(result.encoded)
+                               measure_dssim=measure_dssim, send=write_stdout if to_stdout else None,
+                               on_progress=on_progress)
     for message in result.notes:
         note(message, quiet)
     if result.lossless and map_path is None:
