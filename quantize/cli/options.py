@@ -87,7 +87,8 @@ class QualityRange(click.ParamType):
 
 max_pixels_option = click.option(  # the largest image to decode: with the image options, and for elbow
     "--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
-    help="Refuse images with more pixels than this (checked from the header before decoding).")
+    help="Refuse images with more pixels than this (checked from the header before decoding); no input is "
+         "read past 16 bytes a pixel plus 64 MiB.")
 
 
 def image_output_options(command):
