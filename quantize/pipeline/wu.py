@@ -26,6 +26,7 @@ from ..histogram import Histogram
 
 BITS = 5  # bits of each channel that choose a bin: 32 bins per channel
 SIDE = (1 << BITS) + 1  # the grid: a zero plane, then the 32 bins
+FRONT = ((0, 1, 2, 3), (1, 0, 2, 3), (2, 0, 1, 3))  # the grid with each axis first, the others in order
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def moments(hist: Histogram) -> np.ndarray:
 def _along(M: np.ndarray, box: np.ndarray, axis: int) -> np.ndarray:
     """The moments ``(33, 5)`` of the box's slab ``(0, c]`` along ``axis``
     within its bounds on the two other axes, for every grid index ``c``."""
-    lines = np.moveaxis(M, axis, 0)
+    lines = M.transpose(FRONT[axis])
     (a0, a1), (b0, b1) = (box[j] for j in range(3) if j != axis)
     return lines[:, a1, b1] - lines[:, a1, b0] - lines[:, a0, b1] + lines[:, a0, b0]
 
