@@ -96,7 +96,8 @@ def best_cut(M: np.ndarray, box: np.ndarray) -> tuple[int, int, float]:
     once from cumulative sums.  Returns ``(axis, c, gain)``: the lower part
     is ``(lo, c]`` along ``axis``, the upper ``(c, hi]``, and ``gain`` the
     variance of the box less that of its two parts; ``(-1, -1, 0.0)`` when
-    no plane leaves pixels on both sides.  Ties go to the first axis (r, g,
+    no plane leaves pixels on both sides (or, by rounding, none lowers the
+    variance).  Ties go to the first axis (r, g,
     b), then the lowest ``c``.
     """
     whole = volume(M, box)
