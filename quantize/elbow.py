@@ -44,6 +44,7 @@ from .imageio import check_targets, check_writable, read_image, write_together
 from .limits import MAX_PIXELS
 from .options import KMeansOptions
 from .pipeline import WorkingSpace, psnr_from_distortion, sample_levels
+from .pipeline.wu import wu_start
 from .progress import ProgressCallback, notify
 from .report import elbow_csv, to_json
 from .spaces import srgb_to_oklab
@@ -217,7 +218,7 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
 
     k-means runs on the first level of the coarse-to-fine path (a pixel sample
     of max(4096, 32 K) for the largest K, as in :func:`quantize.fit_palette`),
-    twice per K: from ``options.init`` and from the previous K's centroids plus
+    twice per K: from ``options.init`` (for "wu", Wu's palette of K colours) and from the previous K's centroids plus
     the worst-served points; the better run's palette is measured on every
     colour of the image.  ``options.speed`` does not apply: the sweep always
     runs on the sample.  ``on_progress`` gets the share of the work done after
@@ -236,7 +237,8 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
     total, done = float(sum(ks)), 0
     for k in ks:
         started = time.perf_counter()
-        fits = [kmeans(points, k, init=options.init, n_init=options.n_init, seed=rng, **kw)]
+        init = wu_start(hist, k, space) if options.init == "wu" else options.init
+        fits = [kmeans(points, k, init=init, n_init=options.n_init, seed=rng, **kw)]
         if centroids is not None:  # the warm start: previous centroids plus the worst served
             fits.append(kmeans(points, k, init=_grow(points, weights, centroids, k - len(centroids)), **kw))
         fit = min(fits, key=lambda f: f.distortion)

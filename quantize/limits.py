@@ -5,6 +5,7 @@ loading NumPy or OpenCV."""
 MAX_COLORS = 256  # palette entries: PNG and GIF palettes hold at most 256
 MAX_PIXELS = 180_000_000  # the default pixel limit (Pillow's hard limit)
 INITS = ("k-means++", "random")  # starting centroids of the k-means core
+COLOUR_INITS = INITS + ("wu",)  # fitting a palette: also Wu's quantizer (pipeline/wu.py)
 DITHER_METHODS = ("none", "floyd-steinberg", "ordered")
 PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")  # batch: the palette file beside each output
 SPEEDS = range(1, 11)  # --speed: 1 slowest and best, 10 fastest (see pipeline.SPEED_SCHEDULE)

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from .checks import check_choice, check_int, is_int, is_real
 from .errors import ParameterError
-from .limits import DEFAULT_SPEED, INITS, SPACES, SPEEDS
+from .limits import COLOUR_INITS, DEFAULT_SPEED, SPACES, SPEEDS
 
 
 def auto_n_init(init) -> int:
@@ -26,12 +26,16 @@ class KMeansOptions:
 
     Attributes
     ----------
-    init : {"k-means++", "random"}
+    init : {"k-means++", "random", "wu"}
         Starting centroids (see :func:`quantize.kmeans`); the names are in
-        ``KMeansOptions.INITS``.
+        ``KMeansOptions.INITS``.  "wu" is for fitting a palette only: the
+        colours of Wu's quantizer (:mod:`quantize.pipeline.wu`) start the
+        first k-means level (an image with alpha starts from "k-means++");
+        ``quantize cluster`` takes "k-means++" or "random".
     n_init : int >= 1 or "auto"
         Runs from different starts; the least distortion wins.  "auto" means
-        ``runs``: 1 for "k-means++", 10 for "random".
+        ``runs``: 1 for "k-means++" and "wu", 10 for "random".  With "wu"
+        there is one run (one start).
     tol : float >= 0
         Relative stop threshold of one run.
     max_iter : int >= 1
@@ -67,10 +71,10 @@ class KMeansOptions:
     speed: int = DEFAULT_SPEED
     space: str = "rgb"
 
-    INITS: ClassVar[tuple[str, ...]] = INITS
+    INITS: ClassVar[tuple[str, ...]] = COLOUR_INITS
 
     def __post_init__(self):
-        check_choice("init", self.init, INITS)
+        check_choice("init", self.init, COLOUR_INITS)
         if self.n_init != "auto" and not (is_int(self.n_init) and self.n_init >= 1):
             raise ParameterError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}")
         if not is_real(self.tol) or not self.tol >= 0:

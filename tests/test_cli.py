@@ -233,7 +233,7 @@ def test_rgba_becomes_a_palette_png_with_transparency(samples, tmp_path, name, s
         (["good.png", "-k", "4", "--dither", "atkinson"], 2, "quantize: error: Invalid value for '--dither': 'atkinson' is not one of 'none', 'floyd-steinberg', 'ordered'. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "--dither-strength", "1.5"], 2, "quantize: error: Invalid value for '--dither-strength': 1.5 is not in the range 0<=x<=1. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "--speed", "11"], 2, "quantize: error: Invalid value for '--speed': 11 is not in the range 1<=x<=10. (see 'quantize image --help')\n"),
-        (["good.png", "-k", "4", "--init", "wu"], 2, "quantize: error: Invalid value for '--init': 'wu' is not one of 'k-means++', 'random'. (see 'quantize image --help')\n"),
+        (["good.png", "-k", "4", "--init", "median-cut"], 2, "quantize: error: Invalid value for '--init': 'median-cut' is not one of 'k-means++', 'random', 'wu'. (see 'quantize image --help')\n"),
         (["good.png", "-k", "4", "-o", "{tmp}/x.svg"], 2, "quantize: {tmp}/x.svg: cannot write this format; use one of .png, .gif, .bmp, .tif, .tiff, .webp, .jpg, .jpeg\n"),
         (["good.png", "-k", "4", "--palette", "{tmp}/p.aco"], 2, "quantize: {tmp}/p.aco: unknown palette format; use one of .gpl, .json, .txt, .hex, .png\n"),
         (["good.png", "-k", "4", "-o", "{tmp}/same.png", "--palette", "{tmp}/same.png"], 3, "quantize: {tmp}/same.png: named twice as an output\n"),

@@ -233,7 +233,7 @@ def test_progress_callback_can_cancel(samples):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"init": "wu"}, "init must be one of k-means\\+\\+, random"),
+    ({"init": "median-cut"}, "init must be one of k-means\\+\\+, random, wu"),
     ({"n_init": 0}, "n_init must be"),
     ({"tol": -1e-3}, "tol must be a number >= 0"),
     ({"max_iter": 0}, "max_iter must be an integer >= 1"),

@@ -9,21 +9,26 @@ from pathlib import Path
 import click
 
 from ..errors import ParameterError
-from ..limits import DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, SPACES, SPEEDS
+from ..limits import COLOUR_INITS, DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, SPACES, SPEEDS
 from .words import EXIT_LARGER, EXIT_QUALITY, OneLineUsageError, note
 
 def kmeans_options(speed: bool = True, space: bool | None = None):
     """The k-means options, gathered into one :class:`KMeansOptions` argument
     ``options``; with ``speed``, --speed and --exact too; with ``space``
-    (default: as ``speed``), --space."""
+    (default: as ``speed``), --space.  Commands with --space fit palettes to
+    colours, and their --init also offers "wu"."""
     space = speed if space is None else space
+    init_help = ("How to pick the starting centroids: k-means++, random colours, or wu (the palette of "
+                 "Wu's quantizer; k-means++ for an image with alpha)." if space else
+                 "How to pick the starting centroids.")
     options = [
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Random seed; the same seed gives the same bytes."),
-        click.option("--init", type=click.Choice(INITS), default="k-means++", show_default=True,
-                     help="How to pick the starting centroids."),
+        click.option("--init", type=click.Choice(COLOUR_INITS if space else INITS), default="k-means++",
+                     show_default=True, help=init_help),
         click.option("--n-init", type=click.IntRange(min=1), default=None,
-                     help="Restarts; the least distortion wins.  [default: 1, or 10 with --init random]"),
+                     help="Restarts; the least distortion wins" + (" (one with --init wu)" if space else "")
+                          + ".  [default: 1, or 10 with --init random]"),
         click.option("--tol", type=click.FloatRange(min=0), default=1e-4, show_default=True,
                      help="Stop when an iteration lowers the distortion by no more than this fraction."),
         click.option("--max-iter", type=click.IntRange(min=1), default=300, show_default=True,

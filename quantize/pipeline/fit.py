@@ -12,6 +12,7 @@ from ..options import KMeansOptions
 from ..progress import ProgressCallback, notify, span
 from .records import Palette
 from .working_space import WorkingSpace
+from .wu import wu_start
 
 FINE_MAX = 1 << 18  # more unique colours than this: the last level is 6-bit bins
 SAMPLE_SHARE = 0.3  # of the progress bar, for the first level
@@ -70,6 +71,9 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
         from speed 4, after at most 3 iterations at speed 5 and 1 at speed 6;
         at speed 7 the binned level gives the palette, from speed 8 the
         sample (of 32 K, 16 K, 8 K pixels, at least 4096, 2048, 1024).
+        With ``init="wu"`` the first level starts from the palette of Wu's
+        quantizer (:func:`quantize.pipeline.wu.wu_start`) in the working
+        space, one run; an image with alpha starts from "k-means++".
     on_progress : callable(fraction) -> bool or None, optional
         See :mod:`quantize.progress`; the first level counts for 30%.
     """
@@ -90,6 +94,8 @@ def fit_palette(source, k: int, options: KMeansOptions | None = None, *,
     shares = [0.0, *np.linspace(SAMPLE_SHARE, 1.0, len(levels)).tolist()] if len(levels) > 1 else [0.0, 1.0]
     levels = [(space.points(points), weights) for points, weights in levels]  # RGB 0..255 into the space
     init, n_iter = options.init, 0
+    if init == "wu":  # Wu's palette starts the first level; RGBA starts from k-means++
+        init = wu_start(data, k_fit, space) if hist.channels == 3 else "k-means++"
     for level, ((points, weights), (tol, max_iter)) in enumerate(zip(levels, runs)):
         result = kmeans(
             points, int(k_fit), weights=weights, init=init, n_init=options.n_init, tol=tol,
