@@ -5,13 +5,14 @@
    (PNG, written once to bench/output/ with OpenCV; both tools read the same
    file), K = 16, 64, 256; the two runs interleaved, median of --repeats each;
    ratio = ours / pngquant time (lower is better), per K the median over the
-   photos of the per-photo ratio;
+   photos of the per-photo ratio; with ``--compare DIR`` the older tree's
+   time too, in the same interleaved runs;
 2. start-up alone: wall time of ``python -c pass``, ``python -c "import numpy,
    cv2"`` (the floor no code of ours can remove) and ``python -c "import
    quantize.cli"``, and the total of ``python -X importtime`` (self times of
    every module, the interpreter's own start included) of the K=16 command;
    medians of --repeats.  With ``--compare DIR`` (a copy of an older
-   ``quantize`` package's parent folder) part 2 is measured for it too.
+   ``quantize`` package's parent folder) parts 1 and 2 are measured for it too.
 
     python bench/bench_startup.py [--repeats 5] [--parts 1,2] [--compare DIR]
 """
@@ -67,14 +68,15 @@ def run(command, env) -> float:
     return time.perf_counter() - start
 
 
-def part_process(repeats: int, env) -> None:
+def part_process(repeats: int, env, before_env=None) -> None:
     print(f"## 1. one photo {W}x{H}, whole process, median of {repeats} interleaved; "
           "ratio = ours / pngquant (lower is better)")
     if shutil.which("pngquant") is None:
         print("pngquant is not installed: part 1 skipped (apt-get install pngquant)")
         return
-    print(f"{'photo':<10} {'K':>4} {'ours s':>7} {'pngquant s':>10} {'ratio':>6}")
-    ratios = {k: [] for k in KS}
+    print(f"{'photo':<10} {'K':>4} {'ours s':>7} {'pngquant s':>10} {'ratio':>6}"
+          + (f" {'--compare s':>11} {'ratio':>6}" if before_env else ""))
+    ratios, before_ratios = {k: [] for k in KS}, {k: [] for k in KS}
     for name in PHOTOS:
         source = photo_png(name)
         for k in KS:
@@ -83,15 +85,24 @@ def part_process(repeats: int, env) -> None:
                         "--force", "--no-palette"]
             peer_cmd = ["pngquant", "--nofs", "--speed", "4", str(k), "--force", "--output", str(peer_out),
                         str(source)]
-            ours, peer = [], []
+            ours, peer, before = [], [], []
             for _ in range(repeats):
                 ours.append(run(ours_cmd, env))
                 peer.append(run(peer_cmd, env))
+                if before_env:
+                    before.append(run(ours_cmd, before_env))
             ours_s, peer_s = statistics.median(ours), statistics.median(peer)
             ratios[k].append(ours_s / peer_s)
-            print(f"{Path(name).stem:<10} {k:>4} {ours_s:>7.3f} {peer_s:>10.3f} {ours_s / peer_s:>6.2f}", flush=True)
+            extra = ""
+            if before_env:
+                before_s = statistics.median(before)
+                before_ratios[k].append(before_s / peer_s)
+                extra = f" {before_s:>11.3f} {before_s / peer_s:>6.2f}"
+            print(f"{Path(name).stem:<10} {k:>4} {ours_s:>7.3f} {peer_s:>10.3f} {ours_s / peer_s:>6.2f}{extra}",
+                  flush=True)
     for k in KS:
-        print(f"K={k:<4} median ratio over the photos {statistics.median(ratios[k]):.2f}")
+        print(f"K={k:<4} median ratio over the photos {statistics.median(ratios[k]):.2f}"
+              + (f" (--compare {statistics.median(before_ratios[k]):.2f})" if before_env else ""))
 
 
 def import_total(env, source: Path) -> float:
@@ -133,7 +144,7 @@ def main():
     print(f"# {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, Python "
           f"{platform.python_version()}, pngquant {version}")
     if 1 in parts:
-        part_process(args.repeats, env)
+        part_process(args.repeats, env, environment(args.compare.resolve()) if args.compare else None)
     if 2 in parts:
         trees = [("this tree", ROOT)] + ([("--compare", args.compare.resolve())] if args.compare else [])
         part_startup(args.repeats, trees)
