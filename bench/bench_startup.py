@@ -55,16 +55,19 @@ def photo_png(name: str) -> Path:
 
 
 def environment(pythonpath: Path) -> dict:
-    """This process's environment with ``pythonpath`` first on PYTHONPATH."""
+    """The keyword arguments of a run of the ``quantize`` package in the folder
+    ``pythonpath``: it first on PYTHONPATH and the working folder (``-m`` and
+    ``-c`` put the working folder first on the path)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
-    return env
+    return {"env": env, "cwd": pythonpath}
 
 
 def run(command, env) -> float:
-    """Seconds of wall time of ``command``, which must succeed."""
+    """Seconds of wall time of ``command`` (run with ``env``, see
+    :func:`environment`), which must succeed."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **env)
     return time.perf_counter() - start
 
 
@@ -110,7 +113,7 @@ def import_total(env, source: Path) -> float:
     command = [sys.executable, "-X", "importtime", "-m", "quantize", str(source), "-k", "16", "-o",
                str(OUT / "startup-importtime.png"), "--force", "--no-palette"]
     text = subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          env=env).stderr
+                          **env).stderr
     return sum(int(us) for us in re.findall(r"import time:\s+(\d+) \|", text)) / 1000
 
 

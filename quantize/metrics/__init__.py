@@ -7,8 +7,6 @@ and ``from quantize.metrics import quality`` work as before; each kind is
 loaded on first use, so that the colour path, which needs only pngquant's
 scale, does not load the clustering scores.
 """
-import importlib
-
 _WHERE = {
     "ClusterScores": "clustering",
     "adjusted_rand_index": "clustering",
@@ -34,7 +32,8 @@ __all__ = sorted(_WHERE)
 def __getattr__(name):
     if name not in _WHERE:
         raise AttributeError(f"module 'quantize.metrics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    # __import__, not importlib.import_module: the same import, and -X importtime reports it
+    value = getattr(__import__(f"{__name__}.{_WHERE[name]}", fromlist=["_"]), name)
     globals()[name] = value  # found here directly from now on
     return value
 
