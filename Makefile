@@ -54,6 +54,7 @@ bench: install
 	$(PY) bench/bench_cluster.py
 	$(PY) bench/bench_vectors_core.py
 	$(PY) bench/bench_wu.py
+	$(PY) bench/bench_startup.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis

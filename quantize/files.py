@@ -5,7 +5,6 @@ The main command and every batch job use :func:`quantize_file`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -160,6 +159,8 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
     quality target, when one chose K."""
     output = output or OutputOptions()
     if colors is not None and not shared:
+        import hashlib  # 3 ms of start-up (OpenSSL): only with a palette given in advance
+
         made = {"k": None, "map": hashlib.sha256(np.ascontiguousarray(colors).tobytes()).hexdigest()[:16],
                 "space": options.space}
     else:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,6 +77,8 @@ def _check_place(target) -> None:
 def check_writable(folder) -> None:
     """Make ``folder`` if missing and try writing a file in it: raise
     :class:`ImageWriteError` naming it and the cause when that fails."""
+    import tempfile  # 5 ms of start-up (shutil, bz2, lzma): only the batch checks its folder
+
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -182,7 +182,7 @@ def write_together(files) -> None:
             except OSError as error:
                 raise ImageWriteError(f"{path}: cannot make its folder: {error.strerror or error}",
                                       path=path) from None
-            temp = path.parent / f".{path.name[:40]}.{secrets.token_hex(4)}.part"
+            temp = path.parent / f".{path.name[:40]}.{os.urandom(4).hex()}.part"
             try:
                 # Mode 0o666 less the umask, which the system applies: the usual mode of a new file.
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

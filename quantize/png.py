@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -71,6 +70,8 @@ def deflate(data: bytes, level: int) -> bytes:
     if len(pieces) == 1 or _threads == 1:
         body = [compress(i) for i in range(len(pieces))]
     else:
+        from concurrent.futures import ThreadPoolExecutor  # 4 ms of start-up: only for large images
+
         with ThreadPoolExecutor(max_workers=_threads) as pool:
             body = list(pool.map(compress, range(len(pieces))))
     flevel = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3

@@ -3,35 +3,40 @@
 (:mod:`.image`), and pngquant's 0-100 quality scale (:mod:`.pngquant`).
 
 This module only gathers their public names, so that ``quantize.metrics.ssim``
-and ``from quantize.metrics import quality`` work as before.
+and ``from quantize.metrics import quality`` work as before; each kind is
+loaded on first use, so that the colour path, which needs only pngquant's
+scale, does not load the clustering scores.
 """
-from .clustering import (
-    ClusterScores,
-    adjusted_rand_index,
-    cluster_scores,
-    contingency,
-    homogeneity_completeness_v_measure,
-    majority_accuracy,
-    majority_labels,
-)
-from .image import ciede2000, delta_e_2000, delta_e_ok, dssim, ssim
-from .pngquant import mse_to_quality, pngquant_difference, quality, quality_to_mse
+_WHERE = {
+    "ClusterScores": "clustering",
+    "adjusted_rand_index": "clustering",
+    "cluster_scores": "clustering",
+    "contingency": "clustering",
+    "homogeneity_completeness_v_measure": "clustering",
+    "majority_accuracy": "clustering",
+    "majority_labels": "clustering",
+    "ciede2000": "image",
+    "delta_e_2000": "image",
+    "delta_e_ok": "image",
+    "dssim": "image",
+    "ssim": "image",
+    "mse_to_quality": "pngquant",
+    "pngquant_difference": "pngquant",
+    "quality": "pngquant",
+    "quality_to_mse": "pngquant",
+}
 
-__all__ = [
-    "ClusterScores",
-    "adjusted_rand_index",
-    "ciede2000",
-    "cluster_scores",
-    "contingency",
-    "delta_e_2000",
-    "delta_e_ok",
-    "dssim",
-    "homogeneity_completeness_v_measure",
-    "majority_accuracy",
-    "majority_labels",
-    "mse_to_quality",
-    "pngquant_difference",
-    "quality",
-    "quality_to_mse",
-    "ssim",
-]
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'quantize.metrics' has no attribute {name!r}")
+    # __import__, not importlib.import_module: the same import, and -X importtime reports it
+    value = getattr(__import__(f"{__name__}.{_WHERE[name]}", fromlist=["_"]), name)
+    globals()[name] = value  # found here directly from now on
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
