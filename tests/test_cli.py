@@ -318,3 +318,25 @@ def test_help_imports_neither_numpy_nor_opencv(args):
 def test_the_main_command_imports_only_what_it_uses(samples, tmp_path):
     """No matplotlib (plots), dask (clusters), tqdm (no terminal), Pillow (no GIF)."""
     assert _imported_by(samples / "chelsea.jpg", "-k", 4, "-o", tmp_path / "x.png") == {"numpy", "cv2"}
+
+
+def test_the_main_command_runs_with_one_blas_thread(photo, tmp_path, monkeypatch):
+    """The main command's thread policy: one BLAS thread while it works (its
+    products are small blocks; and its printed figures then do not depend on
+    the machine's cores), and the library's own setting again after it."""
+    from threadpoolctl import threadpool_info
+
+    from quantize import files
+
+    real, seen = files.quantize_file, []
+
+    def spying(*args, **kwargs):
+        seen.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        return real(*args, **kwargs)
+
+    before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    monkeypatch.setattr(files, "quantize_file", spying)
+    result = CliRunner().invoke(cli, [str(photo), "-k", "4", "-o", str(tmp_path / "o.png"), "--no-palette"])
+    assert result.exit_code == 0, result.output
+    assert seen and set(seen) == {1}
+    assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -83,7 +84,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
     output = Path(output)
     palette_path = None if no_palette or (to_stdout and palette_path is None) else (
         palette_path or output.with_suffix(".gpl"))
-    with progress_bar("k-means", quiet) as (on_progress, _):
+    with progress_bar("k-means", quiet) as (on_progress, _), _one_blas_thread():
         result = quantize_file(image, k, output=output, palette_path=palette_path, trace_path=trace_path,
                                options=options, output_options=render, map_path=map_path, force=force,
                                measure_dssim=measure_dssim, send=write_stdout if to_stdout else None,
@@ -106,6 +107,21 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
     stream = sys.stderr if to_stdout else sys.stdout
     lines += palette_lines(result.palette, show_palette, colour=stream.isatty() and not os.environ.get("NO_COLOR"))
     click.echo("\n".join(lines), err=to_stdout)
+
+
+@contextmanager
+def _one_blas_thread():
+    """The thread policy of the main command: one BLAS thread.  Its matrix
+    products are blocks kept small on purpose (the nearest-entry search) or
+    thin (colour conversions of n x 3 by 3 x 3), where waking threads costs
+    more than they give, the more so on a busy machine (one photo at K = 16:
+    0.59 s with two threads, 0.32 s with one, on the shared 2-core machine);
+    and with one thread the figures of --json and --trace no longer depend on
+    the machine's cores (a threaded sum rounds differently)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def palette_lines(entries, show_all: bool, colour: bool, top: int = 5, per_row: int = 16) -> list[str]:
