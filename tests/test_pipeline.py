@@ -309,3 +309,17 @@ def test_apply_palette_checks_the_dither_strength_once_where_it_enters(strength)
     image = np.zeros((2, 2, 3), np.uint8)
     with pytest.raises(ParameterError, match="dither strength must be from 0 to 1"):
         apply_palette(image, np.array([[0, 0, 0], [9, 9, 9]], np.uint8), dither="ordered", dither_strength=strength)
+
+
+@pytest.mark.parametrize("speed", [7, 8, 9, 10])
+def test_fast_speeds_on_an_image_too_small_to_sample_fit_every_colour(speed):
+    """At speeds 7 to 10 the palette comes from a coarse level; an image too
+    small for one has only the level of every colour, which is then fitted
+    with the usual stop (it failed: 'max_iter must be an integer >= 1, got 0')."""
+    from quantize.pipeline import fit_palette
+
+    image = small_photo(seed=3, shape=(30, 40))  # 1,200 pixels: no sample of 1,024 or more is half as many
+    palette = fit_palette(image, 16, KMeansOptions(seed=0, speed=speed))
+    exact = fit_palette(image, 16, KMeansOptions(seed=0, speed=1))  # one k-means on every colour
+    assert len(palette.colors) == 16 and palette.n_iter == exact.n_iter >= 1
+    np.testing.assert_array_equal(palette.colors, exact.colors)

@@ -117,6 +117,8 @@ def _schedule(data: Histogram, k: int, options: KMeansOptions, rng):
         return [(data.points(), data.counts)], [(options.tol, options.max_iter)]
     per_cluster, least, bins, fine_tol, fine_iter = SPEED_SCHEDULE[options.speed]
     levels = sample_levels(data, k, rng, per_cluster, least, bins=bins)
+    if fine_iter == 0 and len(levels) == 1:  # too few colours for a coarse level: fit them all as usual
+        fine_iter, fine_tol = None, 1
     fine_iter = options.max_iter if fine_iter is None else min(fine_iter, options.max_iter)
     runs = [(options.tol, options.max_iter)] * (len(levels) - 1) + [(options.tol * fine_tol, fine_iter)]
     if fine_iter == 0 and len(levels) > 1:
