@@ -182,12 +182,9 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
     one: ``O(h c)`` and ``O(min(h, w / 2) m)`` floats.
     """
     h, w, c = image.shape
-    flat = image.reshape(h * w, c)
-    sample = _sample(flat, w)
     entries = Entries(palette, np.float32)
-    diff = sample.astype(np.float64) - palette[nearest_entry(sample, entries, scores=False)[0]]
-    limit_sq = np.float32(LIMIT_FACTOR * float(np.einsum("ij,ij->", diff, diff)) / len(sample))
-    lo, hi, slack = _carry_bounds(flat, palette)
+    limit_sq = _limit_sq(image, palette, entries)
+    lo, hi, slack = _carry_bounds(image.reshape(h * w, c), palette)
     lo, hi = lo[:, None], hi[:, None]
 
     # Pixel (y, x) of wavefront t = x + 2 y is row y * width + x = t + y * step
@@ -222,17 +219,7 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
             here = slice(first, first + (n - 1) * step + 1, step)
             x = np.ascontiguousarray(pixels[here].T)
             s = errors[t % 4, :, y0:y1 + 1]
-            # Steps 1 and 2: r is 0.8 where |s|^2 > L^2, times the largest
-            # ratio <= 1 that keeps x + r s within the bounds.  That ratio is 1
-            # while no |s| exceeds the slack between the data and the bounds;
-            # the bounds lie strictly outside every x, so room / 0 is infinite.
-            ratio = np.where((s * s).sum(axis=0) > limit_sq, carried_damping, one)
-            if s.max() > slack or s.min() < -slack:
-                room = np.where(s >= 0, hi, lo)
-                room -= x
-                room /= s
-                np.abs(room, out=room)  # +inf, not -inf, where s is -0.0
-                ratio *= np.minimum(room.min(axis=0), one)
+            ratio = _carried_share(x, s, limit_sq, lo, hi, slack, carried_damping)  # steps 1 and 2
             # [x + r s; 1]: times [p; -|p|^2/2] it scores every entry
             block = carried_buffer[: (c + 1) * n].reshape(c + 1, n)
             carried = block[:c]
@@ -251,6 +238,34 @@ def floyd_steinberg(image: np.ndarray, palette: np.ndarray, strength: float = 1.
             errors[(t + 3) % 4, :, y0 + 1:y1 + 2] += err * w_down_right
             errors[t % 4] = 0.0  # free for wavefront t + 4
     return out.reshape(h, width)[:, :w].copy()
+
+
+def _limit_sq(image: np.ndarray, palette: np.ndarray, entries: Entries) -> np.float32:
+    """``L^2`` of :func:`floyd_steinberg`: ``LIMIT_FACTOR`` times the mean
+    squared distance from a pixel of ``image (h, w, c)`` (a regular sample of
+    them, :func:`_sample`) to its nearest entry of ``palette (m, c)``."""
+    h, w, c = image.shape
+    sample = _sample(image.reshape(h * w, c), w)
+    diff = sample.astype(np.float64) - palette[nearest_entry(sample, entries, scores=False)[0]]
+    return np.float32(LIMIT_FACTOR * float(np.einsum("ij,ij->", diff, diff)) / len(sample))
+
+
+def _carried_share(x, s, limit_sq, lo, hi, slack, carried_damping) -> np.ndarray:
+    """Steps 1 and 2 of :func:`floyd_steinberg` for one wavefront: ``r (n,)
+    float32``, ``carried_damping`` where ``|s|^2 > L^2`` (else 1), times the
+    largest ratio <= 1 that keeps ``x + r s`` within ``lo``..``hi`` (``x``,
+    ``s``: ``(c, n)``; ``lo``, ``hi``: ``(c, 1)``).  That ratio is 1 while no
+    ``|s|`` exceeds ``slack``, the room between the data and the bounds; the
+    bounds lie strictly outside every ``x``, so room / 0 is infinite."""
+    one = np.float32(1.0)
+    ratio = np.where((s * s).sum(axis=0) > limit_sq, carried_damping, one)
+    if s.max() > slack or s.min() < -slack:
+        room = np.where(s >= 0, hi, lo)
+        room -= x
+        room /= s
+        np.abs(room, out=room)  # +inf, not -inf, where s is -0.0
+        ratio *= np.minimum(room.min(axis=0), one)
+    return ratio
 
 
 def ordered(image: np.ndarray, palette: np.ndarray, strength: float = 1.0) -> np.ndarray:
