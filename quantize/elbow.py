@@ -38,8 +38,7 @@ from . import plots
 from .errors import OutputExistsError
 from .files import STDIN_STEM
 from .histogram import Histogram, color_histogram
-from .core import kmeans
-from .core.nearest import nearest_centroid
+from .core import add_worst_served, kmeans
 from .imageio import check_targets, check_writable, read_image, write_together
 from .limits import MAX_PIXELS
 from .options import KMeansOptions
@@ -240,14 +239,14 @@ def sweep(hist: Histogram, ks, options: KMeansOptions | None = None, *,
         init = wu_start(hist, k, space) if options.init == "wu" else options.init
         fits = [kmeans(points, k, init=init, n_init=options.n_init, seed=rng, **kw)]
         if centroids is not None:  # the warm start: previous centroids plus the worst served
-            fits.append(kmeans(points, k, init=_grow(points, weights, centroids, k - len(centroids)), **kw))
+            fits.append(kmeans(points, k, init=add_worst_served(points, weights, centroids, k - len(centroids)), **kw))
         fit = min(fits, key=lambda f: f.distortion)
         centroids, n_iter = fit.centroids, sum(f.n_iter for f in fits)
         candidate = space.colors(fit.centroids, 3)
         measured, labels, distortion = _measure(hist, space, colors, exact, candidate)
         fallback = bool(results) and measured > results[-1].space_distortion
         if fallback:
-            grown = _grow(space.points(hist.colors), hist.counts, space.points(palette), k - len(palette))
+            grown = add_worst_served(space.points(hist.colors), hist.counts, space.points(palette), k - len(palette))
             candidate = space.colors(grown, 3)
             measured, labels, distortion = _measure(hist, space, colors, exact, candidate)
         palette = candidate
@@ -274,20 +273,6 @@ def _measure(hist: Histogram, space: WorkingSpace, colors, exact, palette: np.nd
         return distortion, labels, distortion
     sq_space = np.square(exact - space.exact(palette)[labels]).sum(axis=1)
     return hist.pixel_mean(sq_space), labels, distortion
-
-
-def _grow(points, weights, centroids, extra: int) -> np.ndarray:
-    """``centroids`` plus ``extra`` points, each the one served worst so far."""
-    if extra <= 0:
-        return centroids
-    _, sq_dist = nearest_centroid(points, centroids)
-    points64 = np.asarray(points, dtype=np.float64)
-    added = []
-    for _ in range(extra):
-        worst = int(np.argmax(weights * sq_dist))
-        added.append(points64[worst])
-        np.minimum(sq_dist, ((points64 - points64[worst]) ** 2).sum(axis=1), out=sq_dist)
-    return np.vstack([np.asarray(centroids, dtype=np.float64), added])
 
 
 def suggest_k(ks, distortions) -> tuple[int | None, float]:

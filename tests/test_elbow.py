@@ -215,7 +215,7 @@ def test_trace_goes_down(samples, tmp_path):
 
 
 def test_grow_adds_the_worst_served_points():
-    from quantize.elbow import _grow
+    from quantize.core import add_worst_served as _grow
 
     points = np.array([[0.0], [1.0], [10.0], [20.0]])
     weights = np.array([1.0, 1.0, 1.0, 5.0])

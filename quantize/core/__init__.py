@@ -12,10 +12,11 @@ from .arguments import auto_n_init
 from .lloyd import kmeans
 from .minibatch import minibatch_kmeans
 from .nearest import ColorSet, Entries, nearest_centroid, nearest_entry, nearest_palette, search
+from .seeding import add_worst_served
 from .result import HISTORY_ROUNDING, HISTORY_ROUNDING_FLOAT32, KMeansResult
 
 __all__ = [
-    "INITS", "auto_n_init", "kmeans", "minibatch_kmeans", "KMeansResult",
+    "INITS", "add_worst_served", "auto_n_init", "kmeans", "minibatch_kmeans", "KMeansResult",
     "HISTORY_ROUNDING", "HISTORY_ROUNDING_FLOAT32",
     "ColorSet", "Entries", "nearest_centroid", "nearest_entry", "nearest_palette", "search",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layouts import ROW_LAYOUT_D, sq_distances
-from .nearest import rounding_margin
+from .nearest import nearest_centroid, rounding_margin
 
 # The k-means++ seeding computes every distance in its first _SEED_DENSE_STEPS
 # steps, and after them uses _SeedIndex, with blocks of _SEED_BLOCK points, when
@@ -331,3 +331,21 @@ def _spatial_order(columns):
         cells = ((coord - low) * (31.99 / (high - low) if high > low else 0.0)).astype(np.uint16)
         code |= spread[cells] << axis
     return np.argsort(code, kind="stable")
+
+
+def add_worst_served(points, weights, centroids, extra: int) -> np.ndarray:
+    """``centroids (k, d)`` plus ``extra`` of ``points (n, d)``, each the one
+    served worst so far (largest ``weights (n,)`` times squared distance to
+    its nearest centroid, added ones included), ``(k + extra, d)`` float64:
+    starts for k-means from fewer centroids than wanted (the elbow's warm
+    starts, Wu's palette when its boxes are fewer than K)."""
+    if extra <= 0:
+        return centroids
+    _, sq_dist = nearest_centroid(points, centroids)
+    points64 = np.asarray(points, dtype=np.float64)
+    added = []
+    for _ in range(extra):
+        worst = int(np.argmax(weights * sq_dist))
+        added.append(points64[worst])
+        np.minimum(sq_dist, ((points64 - points64[worst]) ** 2).sum(axis=1), out=sq_dist)
+    return np.vstack([np.asarray(centroids, dtype=np.float64), added])

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core import add_worst_served
 from ..histogram import Histogram
 
 BITS = 5  # bits of each channel that choose a bin: 32 bins per channel
@@ -182,13 +183,5 @@ def wu_start(hist: Histogram, k: int, space) -> np.ndarray:
     if len(centres) == k:
         return centres
     points = space.points(hist.colors[:, :3])
-    counts = hist.counts.astype(np.float64)
-    nearest = np.full(len(points), np.inf)
-    picks = [centres]
-    for centre in centres:
-        nearest = np.minimum(nearest, np.square(points - centre).sum(axis=1, dtype=np.float64))
-    for _ in range(k - len(centres)):
-        at = int(np.argmax(counts * nearest))
-        picks.append(points[at:at + 1])
-        nearest = np.minimum(nearest, np.square(points - points[at]).sum(axis=1, dtype=np.float64))
-    return np.vstack(picks)
+    grown = add_worst_served(points, hist.counts.astype(np.float64), centres, k - len(centres))
+    return grown.astype(np.float32)  # float32 points and centres: exact
