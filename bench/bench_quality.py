@@ -13,7 +13,7 @@
 3. The fits the search takes, in process, for four targets on the four photos.
 4. What the scores every result carries cost (on the histogram).
 
-    python bench/bench_quality.py [--repeats 3]
+    python bench/bench_quality.py [--repeats 3] [--parts 1234]
 """
 from __future__ import annotations
 
@@ -175,6 +175,7 @@ def score_cost(repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--parts", default="1234", help="which parts to run, e.g. 2 or 23")
     args = parser.parse_args()
     if shutil.which("pngquant") is None:
         print("pngquant not installed: nothing to compare (apt install pngquant)")
@@ -183,10 +184,14 @@ def main():
     print(f"# {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, Python "
           f"{platform.python_version()}, pngquant {version}; photos 768x512")
     OUT.mkdir(parents=True, exist_ok=True)
-    scale()
-    targets(args.repeats)
-    fits()
-    score_cost(max(args.repeats, 5))
+    if "1" in args.parts:
+        scale()
+    if "2" in args.parts:
+        targets(args.repeats)
+    if "3" in args.parts:
+        fits()
+    if "4" in args.parts:
+        score_cost(max(args.repeats, 5))
 
 
 if __name__ == "__main__":
