@@ -1,7 +1,6 @@
 """pngquant's quality target: the palette of fewest colours that reaches it."""
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +14,10 @@ from ..progress import ProgressCallback, notify, span
 from .fit import fit_palette
 from .records import Palette
 from .working_space import WorkingSpace
+from .wu import wu_curve
+
+PRIOR_RATIO = 4.8e-6  # mean colour difference of k-means / Wu's mean squared RGB distance, before any fit
+SLACK = 0.45e-6  # mse_to_quality's rounding slack: a mean difference up to the curve's plus this reaches
 
 
 def fit_to_quality(source, k: int, target: int, options: KMeansOptions | None = None, *,
@@ -28,16 +31,20 @@ def fit_to_quality(source, k: int, target: int, options: KMeansOptions | None = 
     with ``seed=None`` one seed is drawn for the whole search), and judged by
     the quality of every colour mapped to its nearest entry in
     ``options.space`` (:func:`quantize.metrics.quality`, from the histogram).
-    ``k`` (or the number of colours, if fewer) is fitted first; if it reaches
-    ``target``, a search over 1..k finds the K where a palette reaches it and
-    one of K - 1 colours does not, assuming quality rises with K (k-means from
-    different starts makes that nearly, not strictly, true).  The search
-    guesses K where the mean colour difference would meet the target's on a
-    straight line through the last two fits on a log-log plot (a power law in
-    K, as quantization theory has it; from the first fit alone, a slope of
-    -0.8; the slope kept within -2..-0.3), and after three guesses in a row on
-    the same side steps 2, 4, 8, ... colours towards the other side.
-    ``Palette.quality`` holds the quality found.
+    The search ends at a K whose palette reaches ``target`` and whose K - 1
+    palette does not, or at ``k`` (or the number of colours, if fewer) when
+    that one does not reach it; it assumes quality rises with K (k-means from
+    different starts makes that nearly, not strictly, true).
+
+    Where to fit is read off one run of Wu's quantizer (:func:`wu_curve`: the
+    distortion of Wu's palette at every K), scaled by how much the fits so far
+    beat it: the mean colour difference of a K's fit over Wu's distortion at
+    that K, interpolated between the K fitted (before any fit,
+    :data:`PRIOR_RATIO`).  The next K is the smallest between the largest K
+    known to miss and the smallest known to reach whose scaled distortion
+    meets the target's, and after three fits in a row on the same side, 2, 4,
+    8, ... colours towards the other side.  ``Palette.quality`` holds the
+    quality found.
     """
     options = options or KMeansOptions()
     hist = source if isinstance(source, Histogram) else color_histogram(check_image(source))
@@ -45,51 +52,42 @@ def fit_to_quality(source, k: int, target: int, options: KMeansOptions | None = 
     check_int("quality target", target, low=0, high=100)
     if options.seed is None:  # one seed for every K
         options = replace(options, seed=int(np.random.SeedSequence().generate_state(1)[0]))
-    space = WorkingSpace(options.space, hist.channels)
-    done = 0
-
-    def fit(n: int) -> tuple[Palette, float]:
-        nonlocal done
-        share = span(on_progress, done / (done + 3), (done + 1) / (done + 4))  # the number of fits is not known
-        palette = fit_palette(hist, n, options, on_progress=share)
-        done += 1
-        labels, _ = space.nearest(hist.colors, palette.colors)  # the colours have the histogram's channels
+    colors = WorkingSpace(options.space, hist.channels).prepare(hist.colors)
+    top = min(k, len(hist.colors))
+    wu = wu_curve(hist, top) / hist.n_pixels  # wu[j]: Wu's mean squared distance at K = j + 1
+    wanted = quality_to_mse(target) + SLACK
+    fitted: dict[int, tuple[Palette, float]] = {}  # K -> (palette, mean colour difference)
+    low, high, side, streak = 0, top + 1, None, 0  # low: the largest K known to miss; high: the smallest to reach
+    while high - low > 1 and not (high > top and low == top):
+        n = _next_k(wu, fitted, low, high, wanted, side, streak)
+        share = span(on_progress, len(fitted) / (len(fitted) + 3), (len(fitted) + 1) / (len(fitted) + 4))
+        palette = fit_palette(hist, n, options, on_progress=share)  # the number of fits is not known
+        labels, _ = colors.nearest(palette.colors)  # the colours have the histogram's channels
         mse = hist.pixel_mean(pngquant_difference(hist.colors, palette.colors[labels]))
-        return replace(palette, quality=mse_to_quality(mse)), mse
-
-    high = min(k, len(hist.colors))
-    best, high_mse = fit(high)
-    wanted = math.log(quality_to_mse(target) + 1e-12) if target < 100 else -math.inf
-    tried = [(high, high_mse)]  # (K, mean colour difference) of every fit, latest last
-    low, side, streak = 0, None, 0  # low: the largest K known to miss
-    while best.quality >= target and high - low > 1:
-        guess = _guess(tried, low, high, target, wanted, side, streak)
-        candidate, mse = fit(guess)
-        tried.append((guess, mse))
-        reached = candidate.quality >= target
-        streak = streak + 1 if reached == side else 1
-        side = reached
-        if reached:
-            high, best = guess, candidate
-        else:
-            low = guess
+        fitted[n] = replace(palette, quality=mse_to_quality(mse)), mse
+        reached = fitted[n][0].quality >= target
+        streak, side = (streak + 1 if reached == side else 1), reached
+        high, low = (n, low) if reached else (high, n)
     notify(on_progress, 1.0)
-    return best
+    return fitted[min(high, top)][0]
 
 
-def _guess(tried, low: int, high: int, target: int, wanted: float, side, streak: int) -> int:
+def _next_k(wu: np.ndarray, fitted: dict, low: int, high: int, wanted: float, side, streak: int) -> int:
     """The next K of :func:`fit_to_quality`, strictly between ``low`` and
-    ``high``: on the log-log line through the last two ``tried`` (K, mean
-    difference) pairs towards ``wanted`` (the log of the target's), or
-    galloping after three guesses on one ``side``, or halving at targets 0
-    and 100."""
-    (k0, y0), (k1, y1) = tried[-2:] if len(tried) > 1 else (tried[-1], tried[-1])
-    slope = (math.log(y1) - math.log(y0)) / (math.log(k1) - math.log(k0)) if k0 != k1 and y0 > 0 < y1 else 0
-    if target in (0, 100) or y1 == 0:
-        guess = (low + high) / 2
-    elif streak >= 3:  # the line keeps missing on one side: gallop towards the other
+    ``high``: read off Wu's curve ``wu`` scaled by the ratios of the
+    ``fitted`` K's mean differences to it (interpolated in K), the smallest K
+    whose scaled value is at most ``wanted``; or galloping after three fits
+    on one ``side``."""
+    if streak >= 3:  # the read-off keeps missing on one side: gallop towards the other
         guess = high - 2 ** (streak - 2) if side else low + 2 ** (streak - 2)
-    else:  # on the line through the last two fits (slope kept in -2..-0.3), or of slope -0.8
-        slope = min(max(slope, -2.0), -0.3) if slope < 0 else -0.8
-        guess = k1 * math.exp((wanted - math.log(y1)) / slope)
-    return min(max(math.ceil(guess), low + 1), high - 1)
+    else:
+        ks = np.arange(1, len(wu) + 1)
+        if fitted:
+            at = np.array(sorted(fitted))
+            ratio = np.array([fitted[n][1] / max(wu[min(n, len(wu)) - 1], 1e-300) for n in at])
+            scale = np.interp(ks, at, ratio)
+        else:
+            scale = np.full(len(wu), PRIOR_RATIO)
+        meets = np.flatnonzero(wu * scale <= wanted)
+        guess = ks[meets[0]] if len(meets) else high - 1
+    return int(min(max(guess, low + 1), high - 1))

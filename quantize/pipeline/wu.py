@@ -143,8 +143,33 @@ def wu_boxes(hist: Histogram, k: int) -> WuBoxes:
         its upper part comes last), their means and pixel counts.
     """
     M = moments(hist)
+    boxes, _ = _cuts(M, k)
+    totals = np.array([volume(M, box) for box in boxes])
+    return WuBoxes(np.array(boxes), totals[:, 1:4] / totals[:, :1], totals[:, 0])
+
+
+def wu_curve(hist: Histogram, k: int) -> np.ndarray:
+    """The distortion of Wu's palette at every size up to ``k``, from one run.
+
+    Returns ``(m,) float64``, ``m`` the number of boxes ``wu_boxes(hist, k)``
+    gives: entry ``j`` is the summed variance of the boxes of
+    ``wu_boxes(hist, j + 1)`` (the squared RGB distance of every pixel to the
+    mean of its box, summed over pixels; divide by ``hist.n_pixels`` for the
+    mean).  The cuts are greedy, so the boxes for ``j + 1`` colours are those
+    of the run for ``k`` after its first ``j`` cuts, and each cut lowers the
+    sum by the variance of the box less that of its two parts.
+    """
+    return np.array(_cuts(moments(hist), k)[1])
+
+
+def _cuts(M: np.ndarray, k: int) -> tuple[list[np.ndarray], list[float]]:
+    """Wu's boxes, at most ``k``, cut from the cube of moments ``M``, and the
+    summed variance of the boxes after each cut (the first entry: the whole
+    cube's), see :func:`wu_boxes` and :func:`wu_curve`."""
     boxes = [np.array([[0, SIDE - 1]] * 3, dtype=np.int64)]
-    scores = [variance(volume(M, boxes[0]))]
+    parts = [variance(volume(M, boxes[0]))]  # each box's variance
+    scores = list(parts)  # what picks the next box to cut: its variance, 0 once it cannot be cut
+    curve = [parts[0]]
     while len(boxes) < k:
         at = int(np.argmax(scores))
         if scores[at] <= 0:
@@ -156,11 +181,14 @@ def wu_boxes(hist: Histogram, k: int) -> WuBoxes:
         upper = boxes[at].copy()
         boxes[at][axis, 1], upper[axis, 0] = cut, cut
         boxes.append(upper)
+        before = parts[at]
+        parts[at], scores[at] = variance(volume(M, boxes[at])), 0.0
+        parts.append(variance(volume(M, upper)))
         scores.append(0.0)
         for j in (at, len(boxes) - 1):  # a box of one bin is not cut again
-            scores[j] = variance(volume(M, boxes[j])) if (np.diff(boxes[j], axis=1) > 1).any() else 0.0
-    totals = np.array([volume(M, box) for box in boxes])
-    return WuBoxes(np.array(boxes), totals[:, 1:4] / totals[:, :1], totals[:, 0])
+            scores[j] = parts[j] if (np.diff(boxes[j], axis=1) > 1).any() else 0.0
+        curve.append(max(curve[-1] - before + parts[at] + parts[-1], 0.0))
+    return boxes, curve
 
 
 def wu_palette(hist: Histogram, k: int) -> np.ndarray:
