@@ -17,7 +17,8 @@ from quantize.files import recorded_parameters
 from quantize.histogram import color_histogram
 from quantize.imageio import read_image
 from quantize.metrics import delta_e_ok, dssim, mse_to_quality, pngquant_difference, quality, quality_to_mse
-from quantize.pipeline import KMeansOptions
+from quantize.pipeline import KMeansOptions, quality_search
+from quantize.pipeline.wu import wu_curve
 
 from conftest import SAMPLES, small_photo
 
@@ -141,6 +142,96 @@ def test_fewest_colours_that_reach_the_target(target):
     assert palette_quality(hist, k - 1, options) < target
     again = fit_to_quality(hist, 64, target, options)
     assert np.array_equal(again.colors, found.colors)
+
+
+def old_search(hist, k, target, options):
+    """The search fit_to_quality made before Wu's curve guided it (the
+    reference): ``k`` fitted first, then K guessed on the log-log line through
+    the last two fits (slope in -2..-0.3, -0.8 from one fit), galloping after
+    three guesses on one side, until K reaches the target and K - 1 does not.
+    Returns (K, the K fitted in order)."""
+    def fit(n):
+        tried.append(n)
+        palette = fit_palette(hist, n, options).colors
+        labels = np.argmin(((hist.colors[:, None].astype(float) - palette[None].astype(float)) ** 2).sum(-1), 1)
+        return hist.pixel_mean(pngquant_difference(hist.colors, palette[labels]))
+
+    tried, high = [], min(k, len(hist.colors))
+    last = [(high, fit(high))]
+    low, side, streak, wanted = 0, None, 0, math.log(quality_to_mse(target) + 1e-12)
+    reaching = mse_to_quality(last[0][1]) >= target
+    while reaching and high - low > 1:
+        (k0, y0), (k1, y1) = last[-2:] if len(last) > 1 else (last[-1], last[-1])
+        slope = (math.log(y1) - math.log(y0)) / (math.log(k1) - math.log(k0)) if k0 != k1 else 0
+        if streak >= 3:
+            guess = high - 2 ** (streak - 2) if side else low + 2 ** (streak - 2)
+        else:
+            guess = k1 * math.exp((wanted - math.log(y1)) / (min(max(slope, -2.0), -0.3) if slope < 0 else -0.8))
+        guess = min(max(math.ceil(guess), low + 1), high - 1)
+        last.append((guess, fit(guess)))
+        reached = mse_to_quality(last[-1][1]) >= target
+        streak, side = (streak + 1 if reached == side else 1), reached
+        high, low = (guess, low) if reached else (high, guess)
+    return high, tried
+
+
+def counted_search(hist, k, target, options, monkeypatch):
+    """fit_to_quality's palette and the K it fitted, in order."""
+    tried, real = [], quality_search.fit_palette
+    monkeypatch.setattr(quality_search, "fit_palette", lambda h, n, o, **kw: tried.append(n) or real(h, n, o, **kw))
+    found = fit_to_quality(hist, k, target, options)
+    monkeypatch.setattr(quality_search, "fit_palette", real)
+    return found, tried
+
+
+@pytest.mark.parametrize("target", [10, 40, 70])
+def test_the_read_off_finds_the_old_searchs_k_with_fewer_fits(target, monkeypatch):
+    hist = color_histogram(crop())
+    options = KMeansOptions(seed=3)
+    found, tried = counted_search(hist, 64, target, options, monkeypatch)
+    k = len(found.colors)
+    assert found.quality >= target > palette_quality(hist, k - 1, options)
+    old_k, old_tried = old_search(hist, 64, target, options)
+    assert k == old_k
+    assert len(tried) <= len(old_tried) and tried[0] < 64 and len(set(tried)) == len(tried)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, target", [("rocket.jpg", 80), ("coffee.jpg", 70), ("astronaut.jpg", 75)])
+def test_the_read_off_on_photos(name, target, monkeypatch):
+    """On photos (a quarter of each side): the K found reaches the target,
+    K - 1 as fitted does not, and it is the old search's K, or both are
+    answers because quality is not monotone in K between them (astronaut at
+    75: 141 and 144 reach, 143 does not)."""
+    image = read_image(SAMPLES / name)[::4, ::4, :3]
+    hist = color_histogram(np.ascontiguousarray(image))
+    options = KMeansOptions(seed=0)
+    found, tried = counted_search(hist, 256, target, options, monkeypatch)
+    k = len(found.colors)
+    assert 1 < k < 256 and found.quality >= target > palette_quality(hist, k - 1, options)
+    assert found.quality == palette_quality(hist, k, options)
+    old_k, old_tried = old_search(hist, 256, target, options)
+    assert len(tried) <= len(old_tried)
+    if k != old_k:  # a fewer K reaching above a larger K - 1 missing: not monotone
+        assert palette_quality(hist, min(k, old_k), options) >= target > palette_quality(hist, max(k, old_k) - 1, options)
+    assert k == old_k or name == "astronaut.jpg"
+
+
+def test_the_read_off_is_the_scaled_curve():
+    """Before any fit: the smallest K whose Wu distortion times the prior
+    ratio meets the target's mean difference; after one fit: the curve goes
+    through that fit, so a fit whose difference is the target's is read
+    back at its own K, and one of twice the target's moves the read-off up."""
+    hist = color_histogram(crop())
+    wu = wu_curve(hist, 64) / hist.n_pixels
+    wanted = quality_to_mse(60)
+    first = quality_search._next_k(wu, {}, 0, 65, wanted, None, 0)
+    assert wu[first - 1] * quality_search.PRIOR_RATIO <= wanted < wu[first - 2] * quality_search.PRIOR_RATIO
+    for n in (5, 20, 40):
+        assert quality_search._next_k(wu, {n: (None, wanted)}, 0, 65, wanted, None, 0) == n
+        assert quality_search._next_k(wu, {n: (None, 2 * wanted)}, 0, 65, wanted, None, 0) > n
+        assert quality_search._next_k(wu, {n: (None, 2 * wanted)}, n, 65, wanted, False, 1) > n
+    assert quality_search._next_k(wu, {20: (None, wanted)}, 0, 20, wanted, True, 1) == 19  # below the reach
 
 
 def test_target_out_of_reach_gives_k_and_exact_images_can_use_fewer():

@@ -9,7 +9,7 @@ from quantize.errors import ParameterError
 from quantize.histogram import Histogram, color_histogram, pack
 from quantize.options import KMeansOptions
 from quantize.pipeline import WorkingSpace, fit_palette
-from quantize.pipeline.wu import best_cut, moments, variance, volume, wu_boxes, wu_palette, wu_start
+from quantize.pipeline.wu import best_cut, moments, variance, volume, wu_boxes, wu_curve, wu_palette, wu_start
 
 
 def histogram(colors, counts) -> Histogram:
@@ -114,6 +114,30 @@ def test_each_step_cuts_the_box_of_largest_variance():
         assert len(changed) == 1
         variances = [brute_variance(hist, inside(hist, box)) for box in before]
         assert variances[changed[0]] == pytest.approx(max(variances))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_curve_is_the_distortion_of_wus_boxes_at_every_k(seed):
+    """wu_curve's entry K - 1 is the summed variance of wu_boxes(hist, K)'s
+    boxes, each box's computed by masks over the colours, for every K."""
+    hist = random_histogram(seed, n=400)
+    curve = wu_curve(hist, 40)
+    assert len(curve) == 40
+    for k in range(1, 41):
+        boxes = wu_boxes(hist, k).boxes
+        plain = sum(brute_variance(hist, inside(hist, box)) for box in boxes)
+        assert curve[k - 1] == pytest.approx(plain, rel=1e-9, abs=1e-6)
+    assert (np.diff(curve) < 0).all()  # every cut lowers it
+
+
+def test_the_curve_by_hand():
+    # A (0,0,0) x3, B (64,0,0) x1, C (0,0,200) x2.  K = 1: 64**2 + 2 * 200**2 - (64**2 + 400**2) / 6.
+    # K = 2: cutting C off along b leaves A and B, 64**2 - 64**2 / 4 = 3072 (cutting B off along r
+    # would leave A and C, 80000 - 400**2 / 5 = 48000); K = 3: every colour alone, 0; then no cut is left.
+    hist = histogram([(0, 0, 0), (64, 0, 0), (0, 0, 200)], [3, 1, 2])
+    curve = wu_curve(hist, 8)
+    np.testing.assert_allclose(curve, [84096 - 164096 / 6, 3072.0, 0.0], rtol=1e-12, atol=1e-9)
+    assert len(wu_boxes(hist, 8).boxes) == 3
 
 
 def test_k_one_is_the_weighted_mean():
