@@ -225,7 +225,7 @@ def test_the_read_off_is_the_scaled_curve():
     hist = color_histogram(crop())
     wu = wu_curve(hist, 64) / hist.n_pixels
     wanted = quality_to_mse(60)
-    first = quality_search._next_k(wu, {}, 0, 65, wanted, None, 0)
+    first = quality_search._next_k(wu, {}, 0, 65, wanted, None, 0, quality_search.PRIOR_RATIO)
     assert wu[first - 1] * quality_search.PRIOR_RATIO <= wanted < wu[first - 2] * quality_search.PRIOR_RATIO
     for n in (5, 20, 40):
         assert quality_search._next_k(wu, {n: (None, wanted)}, 0, 65, wanted, None, 0) == n

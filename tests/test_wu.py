@@ -9,7 +9,7 @@ from quantize.errors import ParameterError
 from quantize.histogram import Histogram, color_histogram, pack
 from quantize.options import KMeansOptions
 from quantize.pipeline import WorkingSpace, fit_palette
-from quantize.pipeline.wu import best_cut, moments, variance, volume, wu_boxes, wu_curve, wu_palette, wu_start
+from quantize.pipeline.wu import WuRun, best_cut, moments, variance, volume, wu_boxes, wu_curve, wu_palette, wu_start
 
 
 def histogram(colors, counts) -> Histogram:
@@ -128,6 +128,14 @@ def test_the_curve_is_the_distortion_of_wus_boxes_at_every_k(seed):
         plain = sum(brute_variance(hist, inside(hist, box)) for box in boxes)
         assert curve[k - 1] == pytest.approx(plain, rel=1e-9, abs=1e-6)
     assert (np.diff(curve) < 0).all()  # every cut lowers it
+
+
+def test_one_run_gives_the_boxes_of_every_k():
+    hist = random_histogram(1, n=500)
+    run = WuRun(hist, 40)
+    assert np.array_equal(run.curve, wu_curve(hist, 40))
+    for k in (1, 3, 17, 39, 40):
+        np.testing.assert_array_equal(run.means(k), wu_boxes(hist, k).means)
 
 
 def test_the_curve_by_hand():

@@ -143,7 +143,7 @@ def wu_boxes(hist: Histogram, k: int) -> WuBoxes:
         its upper part comes last), their means and pixel counts.
     """
     M = moments(hist)
-    boxes, _ = _cuts(M, k)
+    boxes, _, _ = _cuts(M, k)
     totals = np.array([volume(M, box) for box in boxes])
     return WuBoxes(np.array(boxes), totals[:, 1:4] / totals[:, :1], totals[:, 0])
 
@@ -162,14 +162,38 @@ def wu_curve(hist: Histogram, k: int) -> np.ndarray:
     return np.array(_cuts(moments(hist), k)[1])
 
 
-def _cuts(M: np.ndarray, k: int) -> tuple[list[np.ndarray], list[float]]:
-    """Wu's boxes, at most ``k``, cut from the cube of moments ``M``, and the
+class WuRun:
+    """One run of Wu's cuts for at most ``k`` boxes of an RGB histogram:
+    ``curve`` as :func:`wu_curve` gives it, and :meth:`means` the means of the
+    boxes of ``wu_boxes(hist, K)`` for any K up to the curve's length (the
+    boxes of the run for ``k`` with its cuts after the first ``K - 1``
+    undone)."""
+
+    def __init__(self, hist: Histogram, k: int):
+        self.M = moments(hist)
+        self._boxes, curve, self._undo = _cuts(self.M, k)
+        self.curve = np.array(curve)
+
+    def means(self, size: int) -> np.ndarray:
+        """The means ``(size, 3) float64`` of Wu's boxes for ``size`` colours."""
+        boxes = list(self._boxes)
+        while len(boxes) > size:
+            boxes.pop()
+            at, before = self._undo[len(boxes) - 1]
+            boxes[at] = before
+        totals = np.array([volume(self.M, box) for box in boxes])
+        return totals[:, 1:4] / totals[:, :1]
+
+
+def _cuts(M: np.ndarray, k: int) -> tuple[list[np.ndarray], list[float], list[tuple[int, np.ndarray]]]:
+    """Wu's boxes, at most ``k``, cut from the cube of moments ``M``, the
     summed variance of the boxes after each cut (the first entry: the whole
-    cube's), see :func:`wu_boxes` and :func:`wu_curve`."""
+    cube's), see :func:`wu_boxes` and :func:`wu_curve`, and for each cut the
+    box cut and what it was (to undo it)."""
     boxes = [np.array([[0, SIDE - 1]] * 3, dtype=np.int64)]
     parts = [variance(volume(M, boxes[0]))]  # each box's variance
     scores = list(parts)  # what picks the next box to cut: its variance, 0 once it cannot be cut
-    curve = [parts[0]]
+    curve, undo = [parts[0]], []
     while len(boxes) < k:
         at = int(np.argmax(scores))
         if scores[at] <= 0:
@@ -178,8 +202,10 @@ def _cuts(M: np.ndarray, k: int) -> tuple[list[np.ndarray], list[float]]:
         if axis < 0:
             scores[at] = 0.0  # its pixels cannot be parted
             continue
-        upper = boxes[at].copy()
-        boxes[at][axis, 1], upper[axis, 0] = cut, cut
+        upper, lower = boxes[at].copy(), boxes[at].copy()
+        undo.append((at, boxes[at]))
+        lower[axis, 1], upper[axis, 0] = cut, cut
+        boxes[at] = lower
         boxes.append(upper)
         before = parts[at]
         parts[at], scores[at] = variance(volume(M, boxes[at])), 0.0
@@ -188,7 +214,7 @@ def _cuts(M: np.ndarray, k: int) -> tuple[list[np.ndarray], list[float]]:
         for j in (at, len(boxes) - 1):  # a box of one bin is not cut again
             scores[j] = parts[j] if (np.diff(boxes[j], axis=1) > 1).any() else 0.0
         curve.append(max(curve[-1] - before + parts[at] + parts[-1], 0.0))
-    return boxes, curve
+    return boxes, curve, undo
 
 
 def wu_palette(hist: Histogram, k: int) -> np.ndarray:
