@@ -40,6 +40,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 bench: install
+	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) bench/bench_kmeans.py
 	$(PY) bench/bench_speed.py
 	$(PY) bench/bench_speed_curve.py
@@ -55,6 +56,7 @@ bench: install
 	$(PY) bench/bench_vectors_core.py
 	$(PY) bench/bench_wu.py
 	$(PY) bench/bench_startup.py
+	$(PY) bench/bench_liq.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis
