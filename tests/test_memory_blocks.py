@@ -141,3 +141,28 @@ def test_adler32_combine():
         assert png.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
         a, b = b"\xff" * size_a, b"\xff" * size_b
         assert png.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+@pytest.mark.parametrize("suffix, channels", [(".png", 3), (".jpg", 3), (".png", 4), (".png", 1)])
+def test_reading_in_place_and_in_blocks_equals_imdecode(tmp_path, monkeypatch, suffix, channels):
+    import cv2
+
+    from quantize import reading
+
+    picture = _image(15, 45, 37, channels=max(channels, 1), levels=256)[:, :, :channels]
+    path = tmp_path / f"p{suffix}"
+    cv2.imwrite(str(path), picture if channels > 1 else picture[:, :, 0])
+    expected = reading.read_image(path)  # small: imdecode, one swap block
+    monkeypatch.setattr(reading, "IN_PLACE_FROM", 1)
+    monkeypatch.setattr(reading, "SWAP_ROWS_PIXELS", 100)
+    got = reading.read_image(path)
+    np.testing.assert_array_equal(got, expected)
+    if channels >= 3:  # RGB(A) out of the BGR(A) file
+        np.testing.assert_array_equal(got[:, :, 0], cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[:, :, 2])
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(path.read_bytes()[:-200])  # cut short: never in place, read as before
+    patched = reading.read_image_file(cut)
+    monkeypatch.undo()
+    plain = reading.read_image_file(cut)
+    assert patched.cut_short and plain.cut_short
+    np.testing.assert_array_equal(patched.pixels, plain.pixels)
