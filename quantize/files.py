@@ -239,28 +239,23 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
                    map_path=map_path, quality=output_options.quality)
     if map_path is not None:
         colors = load_palette(map_path)
-    image, notes = _read(source, output_options.read)
-    alpha = image.pixels.shape[2] == 4
+    pixels, bytes_in, notes = _read(source, output_options.read)
+    alpha = pixels.shape[2] == 4
     if alpha and options.space != "rgb":  # alpha is clustered in rgb only (premultiplied RGBA)
         notes += (f"{source} has alpha: quantized in rgb, not {options.space}",)
     working = replace(options, space="rgb") if alpha else options
-    result = _colour(source, image.pixels, k, working, output_options, colors, on_progress)
+    result = _colour(source, pixels, k, working, output_options, colors, on_progress)
+    pixels = pixels if measure_dssim and not alpha else None  # only the DSSIM needs them past here
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
     suffix = ".png" if to_stdout else output.suffix
     encoded = _encode(source, suffix, result, made_with, output=None if to_stdout else output,
-                      larger_than=image.size if output_options.skip_if_larger else None)
+                      larger_than=bytes_in if output_options.skip_if_larger else None)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
                   "black",)
     files = [] if to_stdout else [(output, encoded)]
     files += _beside(result, palette_path, trace_path, "quantize" if to_stdout else output.stem)
-    score = None
-    if measure_dssim and alpha:
-        notes += (f"{source} has alpha: no DSSIM (it is measured on RGB images only)",)
-    elif measure_dssim:
-        from .metrics import dssim
-
-        score = dssim(image.pixels, result.palette[result.indices][:, :, :3])
+    score, notes = _dssim(source, pixels, result, notes) if measure_dssim else (None, notes)
     if to_stdout and send is not None:
         send(encoded)
     write_together(files)
@@ -280,7 +275,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
         iterations=result.n_iter,
         converged=bool(result.converged),
         seconds=time.perf_counter() - started,
-        bytes_in=image.size,
+        bytes_in=bytes_in,
         bytes_out=len(encoded),
         palette=tuple(palette_entries(result.palette, result.counts)),
         parameters=made_with,
@@ -311,12 +306,24 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
 
 
 def _read(source, read: ReadOptions):
-    """The image file ``source`` read, and the notes on it for the user."""
+    """The pixels of the image file ``source``, the bytes of the file, and the
+    notes on it for the user (only the pixels are kept, so that they go as
+    soon as the caller lets them go)."""
     image = read_image_file(source, **asdict(read))
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
-    return image, notes
+    return image.pixels, image.size, notes
+
+
+def _dssim(source, pixels: np.ndarray | None, result: QuantizedImage, notes: tuple) -> tuple:
+    """The DSSIM-like score of ``result`` against the RGB ``pixels`` (None: the
+    image has alpha, and no score, with a note), and the notes."""
+    if pixels is None:
+        return None, notes + (f"{source} has alpha: no DSSIM (it is measured on RGB images only)",)
+    from .metrics import dssim
+
+    return dssim(pixels, result.palette[result.indices][:, :, :3]), notes
 
 
 def _colour(source, pixels: np.ndarray, k: int | None, options: KMeansOptions, output_options: OutputOptions,

@@ -34,7 +34,7 @@ def set_threads(count: int | None) -> None:
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"".join([struct.pack(">I", len(data)), kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))])
 
 
 def bit_depth(n_colors: int) -> int:
@@ -60,24 +60,55 @@ def _pack_rows(indices: np.ndarray, depth: int) -> np.ndarray:
 
 def deflate(data: bytes, level: int) -> bytes:
     """A zlib stream of ``data``, its fixed-size pieces compressed in parallel."""
-    pieces = [data[i : i + PIECE] for i in range(0, len(data), PIECE)] or [b""]
+    return _deflate_pieces(len(data), lambda start, stop: data[start:stop], level)
 
-    def compress(index: int) -> bytes:
+
+def _deflate_pieces(size: int, piece_of, level: int) -> bytes:
+    """A zlib stream of ``size`` bytes whose bytes ``[start, stop)`` are
+    ``piece_of(start, stop)``, asked for one ``PIECE`` at a time, each in the
+    thread that compresses it: the whole input is never held at once.  Each
+    piece's Adler-32 is combined in order (:func:`adler32_combine`)."""
+    starts = list(range(0, size, PIECE)) or [0]
+
+    def compress(index: int) -> tuple[bytes, int, int]:
+        piece = piece_of(starts[index], min(size, starts[index] + PIECE))
         engine = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        last = index == len(pieces) - 1
-        return engine.compress(pieces[index]) + engine.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        last = index == len(starts) - 1
+        body = engine.compress(piece) + engine.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        return body, zlib.adler32(piece), len(piece)
 
-    if len(pieces) == 1 or _threads == 1:
-        body = [compress(i) for i in range(len(pieces))]
+    if len(starts) == 1 or _threads == 1:
+        parts = [compress(i) for i in range(len(starts))]
     else:
         from concurrent.futures import ThreadPoolExecutor  # 4 ms of start-up: only for large images
 
         with ThreadPoolExecutor(max_workers=_threads) as pool:
-            body = list(pool.map(compress, range(len(pieces))))
+            parts = list(pool.map(compress, range(len(starts))))
+    checksum = 1
+    for _, adler, length in parts:
+        checksum = adler32_combine(checksum, adler, length)
     flevel = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3
     flags = flevel << 6
     flags += 31 - (0x7800 + flags) % 31
-    return bytes([0x78, flags]) + b"".join(body) + struct.pack(">I", zlib.adler32(data))
+    return b"".join([bytes([0x78, flags]), *(body for body, _, _ in parts), struct.pack(">I", checksum)])
+
+
+_ADLER_BASE = 65521
+
+
+def adler32_combine(first: int, second: int, length: int) -> int:
+    """The Adler-32 of two byte strings one after the other, from the Adler-32
+    ``first`` of the first, ``second`` of the second and the second's
+    ``length`` (zlib's ``adler32_combine``, which Python's zlib does not
+    offer).
+
+    >>> adler32_combine(zlib.adler32(b"ab"), zlib.adler32(b"cde"), 3) == zlib.adler32(b"abcde")
+    True
+    """
+    rem = length % _ADLER_BASE
+    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % _ADLER_BASE
+    high = (rem * (first & 0xFFFF) + (first >> 16) + (second >> 16) - rem) % _ADLER_BASE
+    return (high << 16) | low
 
 
 def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
@@ -111,14 +142,26 @@ def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = 
 
 def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) -> bytes:
     """PNG bytes of the packed ``rows (h, bytes per row) uint8``, filter type 0,
-    with ``chunks`` (encoded) between IHDR and IDAT."""
-    raw = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)  # column 0: filter type 0
-    raw[:, 1:] = rows
-    raw = raw.tobytes()
-    header = struct.pack(">IIBBBBB", width, rows.shape[0], depth, colour_type, 0, 0, 0)
-    return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *chunks,
-                     _chunk(b"IDAT", deflate(raw, LEVEL_SMALL if len(raw) < LARGE_FROM else LEVEL_LARGE)),
-                     _chunk(b"IEND", b"")])
+    with ``chunks`` (encoded) between IHDR and IDAT.  The filtered rows (a
+    filter byte before each row) are made one deflate piece at a time
+    (:func:`filtered_piece`), never all at once."""
+    height, stride = rows.shape[0], rows.shape[1] + 1
+    size = height * stride
+    data = _deflate_pieces(size, lambda start, stop: filtered_piece(rows, start, stop),
+                           LEVEL_SMALL if size < LARGE_FROM else LEVEL_LARGE)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *chunks, _chunk(b"IDAT", data), _chunk(b"IEND", b"")])
+
+
+def filtered_piece(rows: np.ndarray, start: int, stop: int) -> bytes:
+    """Bytes ``[start, stop)`` of the filtered rows of ``rows (h, n) uint8``:
+    each row after its filter-type byte 0, the rows one after the other."""
+    stride = rows.shape[1] + 1
+    first, last = start // stride, -(-stop // stride)
+    raw = np.zeros((last - first, stride), dtype=np.uint8)  # column 0: filter type 0
+    raw[:, 1:] = rows[first:last]
+    offset = first * stride
+    return raw.reshape(-1)[start - offset:stop - offset].tobytes()
 
 
 def encode_truecolor(pixels: np.ndarray) -> bytes:

@@ -98,7 +98,7 @@ def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bo
     path = Path(path)
     data = read_bytes(path, max_pixels=max_pixels)
     frames = frame_count(data)
-    pixels, cut_short = _decode(data, path, max_pixels)
+    pixels, cut_short = _decode(data, path, max_pixels, in_place=str(path) != "-" and path.is_file())
     turn = exif.orientation(data)
     if autorotate and turn != 1 and data[:4].tobytes() not in (b"II*\x00", b"MM\x00*"):
         pixels = exif.orient(pixels, turn)
@@ -235,8 +235,10 @@ def decode_image(data, name="<bytes>", *, max_pixels: int | None = MAX_PIXELS) -
 _ENDS = {b"\xff\xd8": b"\xff\xd9", b"\x89P": b"\0\0\0\0IEND\xaeB`\x82"}
 
 
-def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
-    """:func:`decode_image`, and whether the file was cut short."""
+def _decode(data, name, max_pixels, in_place: bool = False) -> tuple[np.ndarray, bool]:
+    """:func:`decode_image`, and whether the file was cut short; with
+    ``in_place``, ``name`` is the regular file ``data`` was read from, and a
+    large one may be decoded from it in place (:func:`_imread_in_place`)."""
     data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     found = check_start(name, data[:HEADER_BYTES].tobytes(), max_pixels, whole=data.size <= HEADER_BYTES)
     if not found and data[:2].tobytes() == b"\xff\xd8":  # a JPEG's size may come late
@@ -248,9 +250,11 @@ def _decode(data, name, max_pixels) -> tuple[np.ndarray, bool]:
     is_png = data[:8].tobytes() == PNG_SIGNATURE
     if is_png:
         check_png_chunks(name, data, int(data.size))
-    image, cut_short = _imdecode(data), False
     end = _ENDS.get(data[:2].tobytes())
-    if image is None and end is not None and not data[-len(end):].tobytes() == end:
+    whole = end is not None and data[-len(end):].tobytes() == end
+    image = _imread_in_place(name, data) if in_place and whole else None
+    image, cut_short = _imdecode(data) if image is None else image, False
+    if image is None and end is not None and not whole:
         image, cut_short = _imdecode(np.concatenate([data, np.frombuffer(end, np.uint8)])), True
         if image is None and is_png:
             image = _png_rows_that_arrived(data)
@@ -277,11 +281,24 @@ def _to_rgb(name, image: np.ndarray) -> np.ndarray:
         return np.repeat(image, 3, axis=2)
     if channels == 2:  # grey and alpha
         return np.dstack([image[:, :, :1].repeat(3, axis=2), image[:, :, 1:]])
-    if channels == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)  # in place
-    if channels == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA, dst=image)
+    if channels in (3, 4):
+        return _swap_red_blue(image, cv2.COLOR_BGR2RGB if channels == 3 else cv2.COLOR_BGRA2RGBA)
     raise ImageReadError(f"{name}: unsupported number of channels ({channels})", path=name)
+
+
+SWAP_ROWS_PIXELS = 1 << 22  # pixels whose red and blue OpenCV swaps at a time
+
+
+def _swap_red_blue(image: np.ndarray, code: int) -> np.ndarray:
+    """``image`` (BGR or BGRA, C-contiguous) made RGB or RGBA in place, by
+    ``cv2.cvtColor`` with ``code`` in row blocks of about ``SWAP_ROWS_PIXELS``
+    pixels: asked to write over its own input, cvtColor works on a copy of
+    it, so a block at a time that copy is one block, not the whole picture."""
+    rows = max(1, SWAP_ROWS_PIXELS // image.shape[1])
+    for start in range(0, image.shape[0], rows):
+        block = image[start:start + rows]
+        cv2.cvtColor(block, code, dst=block)
+    return image
 
 
 def _imdecode(data: np.ndarray) -> np.ndarray | None:
@@ -292,6 +309,33 @@ def _imdecode(data: np.ndarray) -> np.ndarray | None:
             return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         except cv2.error:
             return None
+
+
+IN_PLACE_FROM = 1 << 24  # pixels from which a whole JPEG or PNG file is decoded in place
+
+
+def _imread_in_place(path, data: np.ndarray) -> np.ndarray | None:
+    """The 8-bit 3-channel picture of the large JPEG or PNG file ``path``
+    (``IN_PLACE_FROM`` pixels or more) whose bytes ``data`` were read and
+    checked, decoded by ``cv2.imread`` into an array made beforehand of the
+    size its header declares; None when it is not such a picture (OpenCV
+    refuses another size or type before decoding), or not the file read.
+
+    ``cv2.imdecode`` decodes into memory of its own and OpenCV's Python
+    binding then copies the picture into a NumPy array: twice the picture at
+    the peak (600 MB more for 100 MP).  ``imread`` with a destination of the
+    right size and type writes into it, and reads the file as it decodes."""
+    size = header_size(data[:HEADER_BYTES].tobytes())
+    if size is None or size[0] * size[1] < IN_PLACE_FROM or data[:2].tobytes() not in (b"\xff\xd8", b"\x89P"):
+        return None
+    try:
+        if os.stat(path).st_size != data.size:
+            return None
+        with quiet_stderr():
+            image = cv2.imread(str(path), np.empty((size[1], size[0], 3), np.uint8), cv2.IMREAD_UNCHANGED)
+    except (OSError, cv2.error):
+        return None
+    return image if image is not None and image.shape == (size[1], size[0], 3) else None
 
 
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel

@@ -6,9 +6,9 @@ import numpy as np
 
 from ..checks import check_choice, check_colors, check_image, is_real
 from ..errors import ParameterError
-from ..histogram import Histogram, key_histogram, pack, working_points
+from ..histogram import Histogram, color_histogram, working_points
 from ..limits import DITHER_METHODS, MAX_COLORS
-from ..remap import remap
+from ..remap import remap_image
 from .records import Palette, QuantizedImage
 from .working_space import WorkingSpace
 
@@ -61,11 +61,10 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
     channels = image.shape[2]
     space = WorkingSpace(space, channels)
     colors = _fit_channels(palette.colors, image)
-    keys = pack(image)
-    hist = histogram if histogram is not None else key_histogram(keys, channels)
+    hist = histogram if histogram is not None else color_histogram(image)
     labels, sq_dist = space.nearest(hist.colors, colors)
     if dither == "none" or dither_strength == 0:
-        per_pixel = remap(keys, hist.keys, labels)
+        per_pixel = None  # remapped in row blocks once the order is known, straight to the final indices
         counts = np.bincount(labels, weights=hist.counts, minlength=len(colors)).astype(np.int64)
         distortion = hist.pixel_mean(sq_dist)
         quality, delta_e = _scores(hist.colors, labels, hist.counts, colors)
@@ -80,7 +79,7 @@ def apply_palette(image, palette, *, histogram: Histogram | None = None, dither:
     new_index = np.zeros(len(colors), dtype=np.uint8)
     new_index[order] = np.arange(len(order))
     return QuantizedImage(
-        indices=new_index[per_pixel],
+        indices=remap_image(image, hist.keys, new_index[labels]) if per_pixel is None else new_index[per_pixel],
         palette=np.ascontiguousarray(colors[order]),
         counts=counts[order],
         distortion=distortion,
