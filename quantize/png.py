@@ -111,10 +111,17 @@ def adler32_combine(first: int, second: int, length: int) -> int:
     return (high << 16) | low
 
 
-def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = None) -> bytes:
+BEFORE_PALETTE = (b"cHRM", b"cICP", b"gAMA", b"iCCP", b"sBIT", b"sRGB")  # the PNG spec's order
+
+
+def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = None, *,
+                   chunks=()) -> bytes:
     """PNG bytes of ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
     ``(m, 4)`` RGBA ``uint8``, m <= 256, with ``text`` (keyword: Latin-1 value)
-    in tEXt chunks before the image data.
+    in tEXt chunks before the image data.  ``chunks``: more ancillary chunks,
+    ``(kind, data)`` byte pairs, written in the given order, the colour-space
+    ones (:data:`BEFORE_PALETTE`) before PLTE as the PNG spec requires, the
+    others (pHYs, iTXt, ...) after it, before the image data.
 
     An RGBA palette is written as PLTE plus a tRNS chunk of the alphas; the
     entries that are not opaque are moved to the front (and the indices with
@@ -136,8 +143,10 @@ def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = 
     depth = bit_depth(len(colors))
     texts = [_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
              for key, value in (text or {}).items()]
+    first = [_chunk(kind, data) for kind, data in chunks if kind in BEFORE_PALETTE]
+    later = [_chunk(kind, data) for kind, data in chunks if kind not in BEFORE_PALETTE]
     return _png(w, depth, 3, _pack_rows(indices, depth),
-                [_chunk(b"PLTE", colors.tobytes()), transparency, *texts])
+                [*first, _chunk(b"PLTE", colors.tobytes()), transparency, *later, *texts])
 
 
 def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) -> bytes:

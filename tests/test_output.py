@@ -154,3 +154,18 @@ def test_stdin_needs_an_output():
     result = run("-", "-k", 4, input=b"")
     assert result.exit_code == 2
     assert "reading the image from stdin (-) needs -o" in result.stderr
+
+
+def test_encode_indexed_places_ancillary_chunks_in_the_spec_order():
+    """Colour-space chunks go before PLTE, the others after it and before IDAT."""
+    from quantize import png
+
+    data = png.encode_indexed(np.zeros((2, 2), np.uint8), np.zeros((1, 3), np.uint8),
+                              chunks=[(b"pHYs", bytes(9)), (b"sRGB", b"\0")])
+    kinds, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kinds.append(data[pos + 4:pos + 8])
+        pos += 12 + length
+    assert kinds == [b"IHDR", b"sRGB", b"PLTE", b"pHYs", b"IDAT", b"IEND"]
+    assert np.asarray(Image.open(io.BytesIO(data))).tolist() == [[0, 0], [0, 0]]
