@@ -244,7 +244,7 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     histograms = []
     for index, source in enumerate(sources):
         try:
-            image = read_image(source, max_pixels=output_options.max_pixels, autorotate=output_options.autorotate)
+            image = read_image(source, **asdict(output_options.read))
         except QuantizeError:
             continue
         histograms.append(color_histogram(image))

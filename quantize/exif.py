@@ -31,8 +31,9 @@ import struct
 import numpy as np
 
 ORIENTATION_TAG = 0x0112
-_SIZES = {1: 1, 3: 2, 4: 4, 6: 1, 8: 2, 9: 4}  # TIFF integer types: BYTE SHORT LONG SBYTE SSHORT SLONG
-_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i"}
+_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i"}  # TIFF integer types: BYTE SHORT LONG SBYTE SSHORT SLONG
+_SIZES = {**{kind: struct.calcsize(form) for kind, form in _FORMATS.items()},
+          2: 1, 5: 8, 7: 1, 10: 8}  # and ASCII, RATIONAL, UNDEFINED, SRATIONAL
 
 
 def orientation(data) -> int:
@@ -61,17 +62,13 @@ def orientation(data) -> int:
     1
     """
     try:
-        view = memoryview(data).cast("B")
-    except TypeError:  # an array that is not C-contiguous
-        view = memoryview(np.ascontiguousarray(data, dtype=np.uint8).reshape(-1))
-    try:
-        value = _tiff_orientation(_exif_of(view))
+        value = _tiff_orientation(exif_of(as_bytes_view(data)))
     except (struct.error, IndexError, ValueError):  # a belt to the bounds checks' braces
         return 1
     return value if 1 <= value <= 8 else 1
 
 
-def _exif_of(data: memoryview) -> memoryview:
+def exif_of(data: memoryview) -> memoryview:
     """The TIFF structure holding the EXIF of a JPEG, TIFF or WebP file (empty if none)."""
     head = bytes(data[:4])
     if head[:2] == b"\xff\xd8":
@@ -85,8 +82,17 @@ def _exif_of(data: memoryview) -> memoryview:
     return data[:0]
 
 
-def _jpeg_exif(data: memoryview) -> memoryview:
-    """The TIFF structure of a JPEG's first ``Exif\\0\\0`` APP1 segment before its scan."""
+def as_bytes_view(data) -> memoryview:
+    """``data`` (bytes, bytearray, memoryview or a uint8 array) as a flat byte view."""
+    try:
+        return memoryview(data).cast("B")
+    except TypeError:  # an array that is not C-contiguous
+        return memoryview(np.ascontiguousarray(data, dtype=np.uint8).reshape(-1))
+
+
+def jpeg_segments(data: memoryview):
+    """The ``(marker, payload)`` of a JPEG's marker segments before its scan
+    (``payload``: the bytes after the length field, cut at the end of ``data``)."""
     pos, size = 2, len(data)
     while pos + 4 <= size:
         if data[pos] != 0xFF:  # stray bytes: libjpeg skips to the next marker, and so do we
@@ -107,35 +113,46 @@ def _jpeg_exif(data: memoryview) -> memoryview:
         length = (data[pos + 2] << 8) | data[pos + 3]
         if length < 2:
             break
-        segment = data[pos + 4:pos + 2 + length]
+        yield marker, data[pos + 4:pos + 2 + length]
+        pos += 2 + length
+
+
+def webp_chunks(data: memoryview):
+    """The ``(kind, body)`` of a WebP's chunks (RIFF, padded to even lengths)."""
+    pos, end = 12, min(len(data), 8 + int.from_bytes(data[4:8], "little"))
+    while pos + 8 <= end:
+        kind, length = bytes(data[pos:pos + 4]), int.from_bytes(data[pos + 4:pos + 8], "little")
+        yield kind, data[pos + 8:min(pos + 8 + length, end)]
+        pos += 8 + length + (length & 1)  # chunks are padded to an even length
+
+
+def png_chunks(data: memoryview):
+    """The ``(kind, body)`` of a PNG's chunks up to IEND (CRCs not checked)."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
+        if kind == b"IEND":
+            break
+        yield kind, data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+
+
+def _jpeg_exif(data: memoryview) -> memoryview:
+    """The TIFF structure of a JPEG's first ``Exif\\0\\0`` APP1 segment before its scan."""
+    for marker, segment in jpeg_segments(data):
         if marker == 0xE1 and bytes(segment[:6]) == b"Exif\0\0":
             return segment[6:]
-        pos += 2 + length
     return data[:0]
 
 
 def _webp_exif(data: memoryview) -> memoryview:
     """The TIFF structure of a WebP's ``EXIF`` chunk."""
-    pos, end = 12, min(len(data), 8 + int.from_bytes(data[4:8], "little"))
-    while pos + 8 <= end:
-        kind, length = bytes(data[pos:pos + 4]), int.from_bytes(data[pos + 4:pos + 8], "little")
-        if kind == b"EXIF":
-            return _without_prefix(data[pos + 8:min(pos + 8 + length, end)])
-        pos += 8 + length + (length & 1)  # chunks are padded to an even length
-    return data[:0]
+    return next((_without_prefix(body) for kind, body in webp_chunks(data) if kind == b"EXIF"), data[:0])
 
 
 def _png_exif(data: memoryview) -> memoryview:
     """The TIFF structure of a PNG's ``eXIf`` chunk."""
-    pos = 8
-    while pos + 8 <= len(data):
-        length, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
-        if kind == b"eXIf":
-            return _without_prefix(data[pos + 8:pos + 8 + length])
-        if kind == b"IEND":
-            break
-        pos += 12 + length
-    return data[:0]
+    return next((_without_prefix(body) for kind, body in png_chunks(data) if kind == b"eXIf"), data[:0])
 
 
 def _without_prefix(chunk: memoryview) -> memoryview:
@@ -145,26 +162,35 @@ def _without_prefix(chunk: memoryview) -> memoryview:
 
 def _tiff_orientation(tiff: memoryview) -> int:
     """The Orientation entry of the first IFD of a TIFF structure (1 if none)."""
-    if len(tiff) < 8 or bytes(tiff[:4]) not in (b"II*\x00", b"MM\x00*"):
+    found = tiff_field(tiff, ORIENTATION_TAG)
+    if found is None or found[1] not in _FORMATS or len(found[2]) < _SIZES[found[1]]:
         return 1
+    order, kind, value = found
+    return struct.unpack_from(order + _FORMATS[kind], value)[0]
+
+
+def tiff_field(tiff: memoryview, tag: int):
+    """The entry ``tag`` of the first IFD of a TIFF structure as ``(byte
+    order "<" or ">", type, value bytes)``, the value cut where ``tiff``
+    ends; None when there is no such entry, no TIFF or no value."""
+    if len(tiff) < 8 or bytes(tiff[:4]) not in (b"II*\x00", b"MM\x00*"):
+        return None
     order = "<" if tiff[0] == ord("I") else ">"
     (ifd,) = struct.unpack_from(order + "I", tiff, 4)
     if ifd < 8 or ifd + 2 > len(tiff):
-        return 1
+        return None
     (count,) = struct.unpack_from(order + "H", tiff, ifd)
     count = min(count, (len(tiff) - ifd - 2) // 12)  # the entries there are room for
     for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
-        tag, kind, n = struct.unpack_from(order + "HHI", tiff, entry)
-        if tag == ORIENTATION_TAG:
+        found, kind, n = struct.unpack_from(order + "HHI", tiff, entry)
+        if found == tag:
             if kind not in _SIZES or n < 1:
-                return 1
-            at = entry + 8  # values of up to 4 bytes lie in the entry, first bytes first
-            if n * _SIZES[kind] > 4:  # more (an odd file): the entry holds their offset
+                return None
+            at, size = entry + 8, n * _SIZES[kind]  # values of up to 4 bytes lie in the entry
+            if size > 4:  # more: the entry holds their offset
                 (at,) = struct.unpack_from(order + "I", tiff, at)
-                if at + _SIZES[kind] > len(tiff):
-                    return 1
-            return struct.unpack_from(order + _FORMATS[kind], tiff, at)[0]
-    return 1
+            return order, kind, tiff[at:at + size]
+    return None
 
 
 def orient(pixels: np.ndarray, value: int) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import __version__
 from .checks import check_choice, check_quality
+from .colour_profile import CONVERTED, SRGB, SRGB_CHUNKS, UNREADABLE, UNSUPPORTED
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
 from .imageio import (check_output_suffix, check_targets, encode_quantized, holds_alpha, read_image_file,
                       write_together)
@@ -92,10 +93,14 @@ class ReadOptions:
         Turn the picture upright as its EXIF orientation says.
     max_pixels : int or None
         Refuse larger images (see :func:`quantize.imageio.decode_image`).
+    colour_management : bool
+        Convert the pixels to sRGB from the colour space the file declares
+        (see :mod:`quantize.colour_profile`).
     """
 
     autorotate: bool = True
     max_pixels: int | None = MAX_PIXELS
+    colour_management: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,10 @@ class OutputOptions:
     read : ReadOptions
         How the file is read; ``autorotate`` and ``max_pixels`` are its
         settings too, for callers that read them here.
+    strip : bool
+        Keep no metadata of the input in a PNG output (no pHYs, no text) and
+        write no text chunks of our own; an sRGB tag stays (see
+        :mod:`quantize.metadata`).
 
     The dithering is checked here, as :func:`quantize.apply_palette` checks it
     (the same messages), so that bad options fail when they are made, before
@@ -131,6 +140,7 @@ class OutputOptions:
     skip_if_larger: bool = False
     quality: tuple[int, int] | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
+    strip: bool = False
 
     def __post_init__(self):
         if self.quality is not None:
@@ -166,8 +176,9 @@ def parameters(k: int | None, options: KMeansOptions, output: OutputOptions | No
     else:
         made = {"k": None if k is None else int(k), **asdict(options), **({"shared_palette": True} if shared else {})}
     target = {} if output.quality is None else {"quality": list(output.quality)}  # never with a given palette
+    unmanaged = {} if output.read.colour_management else {"colour_management": False}
     return {**made, **target, "dither": output.dither, "dither_strength": output.dither_strength,
-            "autorotate": output.read.autorotate}
+            "autorotate": output.read.autorotate, **unmanaged}
 
 
 STDIN_STEM = "stdin"  # the name of an image read from standard input, in the names made from it
@@ -239,7 +250,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
                    map_path=map_path, quality=output_options.quality)
     if map_path is not None:
         colors = load_palette(map_path)
-    pixels, bytes_in, notes = _read(source, output_options.read)
+    pixels, bytes_in, notes, chunks = _read(source, output_options.read, output_options.strip)
     alpha = pixels.shape[2] == 4
     if alpha and options.space != "rgb":  # alpha is clustered in rgb only (premultiplied RGBA)
         notes += (f"{source} has alpha: quantized in rgb, not {options.space}",)
@@ -248,7 +259,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     pixels = pixels if measure_dssim and not alpha else None  # only the DSSIM needs them past here
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
     suffix = ".png" if to_stdout else output.suffix
-    encoded = _encode(source, suffix, result, made_with, output=None if to_stdout else output,
+    encoded = _encode(source, suffix, result, None if output_options.strip else made_with, chunks,
+                      output=None if to_stdout else output,
                       larger_than=bytes_in if output_options.skip_if_larger else None)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
@@ -305,15 +317,21 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
                              reason="quality-and-palette", path=source, parameter="quality")
 
 
-def _read(source, read: ReadOptions):
-    """The pixels of the image file ``source``, the bytes of the file, and the
-    notes on it for the user (only the pixels are kept, so that they go as
-    soon as the caller lets them go)."""
+def _read(source, read: ReadOptions, strip: bool = False):
+    """The pixels of the image file ``source``, the bytes of the file, the
+    notes on it for the user, and the ancillary chunks a PNG output gets: an
+    sRGB tag when the file declared its colours, its metadata unless
+    ``strip`` (only the pixels are kept, so that they go as soon as the
+    caller lets them go)."""
     image = read_image_file(source, **asdict(read))
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
-    return image.pixels, image.size, notes
+    if image.colour in (UNREADABLE, UNSUPPORTED):
+        notes += (f"{source}: its colour profile cannot be {'read' if image.colour == UNREADABLE else 'used'} "
+                  f"({image.profile}): quantized its colours as they are",)
+    chunks = SRGB_CHUNKS if image.colour in (SRGB, CONVERTED) else ()
+    return image.pixels, image.size, notes, chunks + (() if strip else image.metadata)
 
 
 def _dssim(source, pixels: np.ndarray | None, result: QuantizedImage, notes: tuple) -> tuple:
@@ -358,12 +376,14 @@ def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dic
     return replace(result, indices=opaque.astype(np.uint8)[result.indices], palette=colors, counts=counts)
 
 
-def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, output=None,
+def _encode(source, suffix: str, result: QuantizedImage, made_with: dict | None, chunks=(), *, output=None,
             larger_than: int | None) -> bytes:
-    """The bytes of the image file ``output`` (a PNG records ``made_with``);
-    :class:`OutputLargerError` when they are more than ``larger_than``."""
-    text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output)
+    """The bytes of the image file ``output`` (a PNG records ``made_with``,
+    unless None, and carries ``chunks``); :class:`OutputLargerError` when
+    they are more than ``larger_than``."""
+    text = None if made_with is None else {"Software": f"quantize {__version__}",
+                                           PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
+    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output, chunks=chunks)
     if larger_than is not None and len(encoded) > larger_than:
         raise OutputLargerError(f"{source}: the output would be larger than the input "
                                 f"({len(encoded):,} > {larger_than:,} bytes): nothing written",

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import exif
+from . import colour_profile, exif, metadata
 from .errors import ImageReadError
 from .headers import PNG_SIGNATURE, frame_count, header_size, opencv_reads
 from .limits import MAX_PIXELS
@@ -51,6 +51,17 @@ class ImageFile:
         decoded as far as it goes.
     orientation : int
         The file's EXIF orientation, 1 to 8 (1: stored upright, or none).
+    colour : str
+        What colour management did (:mod:`quantize.colour_profile`):
+        "untagged" (the file declares no colour space), "srgb" (it declares
+        sRGB), "converted" (to sRGB), "unreadable" or "unsupported" (a
+        profile littlecms cannot read or convert from: pixels as they are),
+        "ignored" (colour management off).
+    profile : str
+        The name of the profile converted from, or why it was not.
+    metadata : tuple
+        The ancillary PNG chunks ``(kind, data)`` an output keeps of the file
+        (:func:`quantize.metadata.kept_chunks`).
     """
 
     pixels: np.ndarray
@@ -58,6 +69,9 @@ class ImageFile:
     size: int
     cut_short: bool = False
     orientation: int = 1
+    colour: str = "untagged"
+    profile: str = ""
+    metadata: tuple = ()
 
 
 def stream_limit(max_pixels: int | None) -> int | None:
@@ -78,31 +92,42 @@ def stream_limit(max_pixels: int | None) -> int | None:
     return None if max_pixels is None else BYTES_PER_PIXEL * max_pixels + HEADROOM
 
 
-def read_image(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True) -> np.ndarray:
+def read_image(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True,
+               colour_management: bool = True) -> np.ndarray:
     """Read an image file as ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA ``uint8``,
-    upright (see :func:`read_image_file`).
+    upright and in sRGB (see :func:`read_image_file`).
 
     See :func:`decode_image`.  Raises :class:`ImageReadError` naming the file
     and the cause.
     """
-    return read_image_file(path, max_pixels=max_pixels, autorotate=autorotate).pixels
+    return read_image_file(path, max_pixels=max_pixels, autorotate=autorotate,
+                           colour_management=colour_management).pixels
 
 
-def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True) -> ImageFile:
+def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True,
+                    colour_management: bool = True) -> ImageFile:
     """Read and decode an image file (``-``: standard input; a FIFO or any file
     that is not a regular one is read as a stream, see :func:`read_bytes`):
     :func:`decode_image`, the frame count, and with ``autorotate`` the pixels
     turned upright as the file's EXIF orientation says (JPEG, PNG, WebP;
     OpenCV turns a TIFF upright itself, whatever ``autorotate`` says), as
-    image viewers show them."""
+    image viewers show them; with ``colour_management`` the pixels converted
+    to sRGB from the colour space the file declares
+    (:func:`quantize.colour_profile.to_srgb`); the metadata an output keeps
+    (:func:`quantize.metadata.kept_chunks`)."""
     path = Path(path)
     data = read_bytes(path, max_pixels=max_pixels)
     frames = frame_count(data)
     pixels, cut_short = _decode(data, path, max_pixels, in_place=str(path) != "-" and path.is_file())
     turn = exif.orientation(data)
-    if autorotate and turn != 1 and data[:4].tobytes() not in (b"II*\x00", b"MM\x00*"):
+    colour, profile = colour_profile.IGNORED, ""
+    if colour_management:
+        pixels, colour, profile = colour_profile.to_srgb(pixels, data)
+    turned = autorotate and turn != 1 and data[:4].tobytes() not in (b"II*\x00", b"MM\x00*")
+    if turned:
         pixels = exif.orient(pixels, turn)
-    return ImageFile(pixels, frames, int(data.size), cut_short, turn)
+    kept = metadata.kept_chunks(data, quarter_turned=turned and turn >= 5)
+    return ImageFile(pixels, frames, int(data.size), cut_short, turn, colour, profile, kept)
 
 
 def read_bytes(path, *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:

@@ -44,7 +44,7 @@ LAYERS = {
     "pipeline": COLOUR, "pipeline.*": COLOUR,
     # io: decoding (the only cv2 importer), encoders, palette files, reports and plots
     "imageio": IO, "exif": IO, "png": IO, "gif": IO, "palette": IO, "report": IO, "plots": IO,
-    "reading": IO, "headers": IO,
+    "reading": IO, "headers": IO, "colour_profile": IO, "metadata": IO,
     # commands: one module per command, and the shared file discovery
     "files": COMMANDS, "batch": COMMANDS, "elbow": COMMANDS, "cluster": COMMANDS, "vectors": COMMANDS,
     "discover": COMMANDS, "outfolder": COMMANDS,
@@ -57,7 +57,7 @@ LAYERS = {
 KNOWN_UPWARD: dict[str, str] = {}
 
 # Third-party packages that only one layer may import (ARCHITECTURE.md).
-ONLY_IN = {"click": CLI, "click_default_group": CLI, "tqdm": CLI, "cv2": IO, "matplotlib": IO}
+ONLY_IN = {"click": CLI, "click_default_group": CLI, "tqdm": CLI, "cv2": IO, "matplotlib": IO, "PIL": IO}
 
 PACKAGE = Path(__file__).resolve().parent.parent / "quantize"
 ROOT = ""  # quantize/__init__.py

@@ -107,6 +107,12 @@ def image_output_options(command):
         click.option("--map", "map_path", type=click.Path(path_type=Path, readable=False),
                      help="Map onto this palette (no k-means): .gpl .json .txt .hex, or an image's colours."),
         click.option("--no-autorotate", is_flag=True, help="Keep the stored orientation (ignore EXIF)."),
+        click.option("--no-color-management", is_flag=True,
+                     help="Take the pixels as stored: no conversion to sRGB from an embedded ICC profile or "
+                          "PNG gAMA/cHRM, and no sRGB tag on the output."),
+        click.option("--strip", is_flag=True,
+                     help="Keep no metadata in a PNG output: no text, no pixel size (pHYs), no record of the "
+                          "parameters."),
         click.option("--quality", type=QualityRange(),
                      help="pngquant's quality target, 0-100: the fewest colours up to -k that reach MAX; "
                           f"write nothing and exit {EXIT_QUALITY} if -k colours stay below MIN.  "
@@ -117,15 +123,17 @@ def image_output_options(command):
     ]
 
     @functools.wraps(command)
-    def gather(*args, dither, dither_strength, no_autorotate, skip_if_larger, max_pixels, quality, **kwargs):
+    def gather(*args, dither, dither_strength, no_autorotate, no_color_management, strip, skip_if_larger, max_pixels,
+               quality, **kwargs):
         from ..files import OutputOptions, ReadOptions
 
         if dither == "none" and given("dither_strength"):
             note("--dither-strength does nothing without --dither", kwargs.get("quiet", False))
 
-        read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels)
+        read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels,
+                           colour_management=not no_color_management)
         render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
-                               quality=quality, read=read)
+                               quality=quality, read=read, strip=strip)
         return command(*args, render=render, **kwargs)
 
     for option in reversed(options):
