@@ -23,7 +23,7 @@ from .discover import DEFAULT_PATTERNS, Kind, find_images
 from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowError, QuantizeError
 from .errors import OutputLargerError
 from .files import OutputOptions, parameters, quantize_file, recorded_parameters
-from .histogram import Histogram, color_histogram, pack, unpack
+from .histogram import color_histogram, sum_histograms
 from .imageio import atomic_write, read_image
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
@@ -251,23 +251,10 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
         notify(on_progress, 0.5 * (index + 1) / len(sources))
     if not histograms:
         return None
-    channels = max(hist.channels for hist in histograms)
-    keys = np.concatenate([_keys(hist, channels) for hist in histograms])
-    unique, inverse = np.unique(keys, return_inverse=True)
-    summed = np.bincount(inverse, weights=np.concatenate([hist.counts for hist in histograms])).astype(np.int64)
-    merged = Histogram(unique, unpack(unique, channels), summed)
-    if channels == 4:  # alpha is clustered in rgb only (each such file says so in its note)
+    merged = sum_histograms(histograms)
+    if merged.channels == 4:  # alpha is clustered in rgb only (each such file says so in its note)
         options = replace(options, space="rgb")
     return fit_palette(merged, k, options, on_progress=span(on_progress, 0.5, 1.0)).colors
-
-
-def _keys(hist: Histogram, channels: int) -> np.ndarray:
-    """The packed keys ``(n,) uint32`` of a histogram's colours with
-    ``channels`` channels: an RGB histogram's colours become opaque RGBA."""
-    if hist.channels == channels:
-        return hist.keys
-    opaque = np.full((len(hist.colors), 1), 255, dtype=np.uint8)
-    return pack(np.concatenate([hist.colors, opaque], axis=1))
 
 
 def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:

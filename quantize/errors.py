@@ -28,6 +28,8 @@ limit
 # The reasons an error (or a skipped batch file) gives, and what ``value`` and ``limit`` hold.
 REASONS = {
     "too-many-pixels": "an image is larger than max_pixels; value (width, height), limit max_pixels",
+    "too-many-frame-pixels": "an animation's frames times its canvas exceed max_pixels; value (frames, width, "
+                             "height), limit max_pixels",
     "too-many-bytes": "an input holds more bytes than an image within max_pixels takes (see "
                       "quantize.reading.stream_limit); value: max_pixels, limit: those bytes",
     "exists": "an output exists and force is not set",

@@ -18,9 +18,10 @@ from . import __version__
 from .checks import check_choice, check_quality
 from .colour_profile import CONVERTED, SRGB, SRGB_CHUNKS, UNREADABLE, UNSUPPORTED
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
-from .imageio import (check_output_suffix, check_targets, encode_quantized, holds_alpha, read_image_file,
-                      write_together)
+from .animation import ANIMATION_SUFFIXES, Animation, Timing, encode_animation, open_animation, quantize_animation
+from .imageio import check_output_suffix, check_targets, encode_quantized, holds_alpha, write_together
 from .limits import DITHER_METHODS, MAX_PIXELS
+from .reading import image_file, read_bytes
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .options import KMeansOptions
 from .pipeline import QuantizedImage, apply_palette, quantize_image
@@ -70,6 +71,7 @@ class FileResult:
     parameters: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     encoded: bytes | None = field(default=None, repr=False)
+    frames: int = 1
 
     @property
     def lossless(self) -> bool:
@@ -77,9 +79,11 @@ class FileResult:
         return self.distortion == 0.0
 
     def to_dict(self) -> dict:
-        """Every field but ``encoded``, in order."""
+        """Every field but ``encoded``, in order; ``frames`` only for an animation."""
         data = asdict(self)
         del data["encoded"]
+        if self.frames == 1:
+            del data["frames"]
         return data
 
 
@@ -250,18 +254,17 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
                    map_path=map_path, quality=output_options.quality)
     if map_path is not None:
         colors = load_palette(map_path)
-    pixels, bytes_in, notes, chunks = _read(source, output_options.read, output_options.strip)
-    alpha = pixels.shape[2] == 4
-    if alpha and options.space != "rgb":  # alpha is clustered in rgb only (premultiplied RGBA)
-        notes += (f"{source} has alpha: quantized in rgb, not {options.space}",)
-    working = replace(options, space="rgb") if alpha else options
-    result = _colour(source, pixels, k, working, output_options, colors, on_progress)
+    suffix = ".png" if to_stdout else output.suffix
+    pixels, bytes_in, notes, chunks = _read(source, output_options.read, suffix.lower() in ANIMATION_SUFFIXES,
+                                            output_options.strip)
+    result, timing, alpha, notes = _quantize(source, pixels, k, options, output_options, colors, notes, on_progress)
+    if timing is not None:  # an animation: no DSSIM
+        pixels, measure_dssim = None, False
     pixels = pixels if measure_dssim and not alpha else None  # only the DSSIM needs them past here
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
-    suffix = ".png" if to_stdout else output.suffix
     encoded = _encode(source, suffix, result, None if output_options.strip else made_with, chunks,
                       output=None if to_stdout else output,
-                      larger_than=bytes_in if output_options.skip_if_larger else None)
+                      larger_than=bytes_in if output_options.skip_if_larger else None, timing=timing)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
                   "black",)
@@ -293,6 +296,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
         parameters=made_with,
         notes=notes,
         encoded=encoded if to_stdout else None,
+        frames=1 if timing is None else len(result.indices),
     )
 
 
@@ -317,13 +321,18 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
                              reason="quality-and-palette", path=source, parameter="quality")
 
 
-def _read(source, read: ReadOptions, strip: bool = False):
-    """The pixels of the image file ``source``, the bytes of the file, the
-    notes on it for the user, and the ancillary chunks a PNG output gets: an
-    sRGB tag when the file declared its colours, its metadata unless
+def _read(source, read: ReadOptions, animated: bool = False, strip: bool = False):
+    """The pixels of the image file ``source`` (with ``animated``, an
+    :class:`Animation` when it holds several frames), the bytes of the file,
+    the notes on it for the user, and the ancillary chunks a PNG output gets:
+    an sRGB tag when the file declared its colours, its metadata unless
     ``strip`` (only the pixels are kept, so that they go as soon as the
     caller lets them go)."""
-    image = read_image_file(source, **asdict(read))
+    data = read_bytes(source, max_pixels=read.max_pixels)
+    clip = open_animation(source, data, read.max_pixels) if animated else None
+    if clip is not None:
+        return clip, int(data.size), (), ()
+    image = image_file(source, data, **asdict(read))
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
@@ -332,6 +341,40 @@ def _read(source, read: ReadOptions, strip: bool = False):
                   f"({image.profile}): quantized its colours as they are",)
     chunks = SRGB_CHUNKS if image.colour in (SRGB, CONVERTED) else ()
     return image.pixels, image.size, notes, chunks + (() if strip else image.metadata)
+
+
+def _quantize(source, pixels, k, options: KMeansOptions, output_options: OutputOptions, colors, notes: tuple,
+              on_progress) -> tuple[QuantizedImage, Timing | None, bool, tuple]:
+    """The image ``pixels`` (or the :class:`Animation`) quantized; its
+    timing (None for one image), whether it has alpha, and the notes."""
+    if isinstance(pixels, Animation):
+        result, timing, alpha = _animate(source, pixels, k, options, output_options, colors, on_progress)
+        notes += (f"{source} has {len(result.indices)} frames: quantized with one palette",)
+    else:
+        alpha, timing = pixels.shape[2] == 4, None
+        result = _colour(source, pixels, k, replace(options, space="rgb") if alpha else options, output_options,
+                         colors, on_progress)
+    if alpha and options.space != "rgb":  # alpha is clustered in rgb only (premultiplied RGBA)
+        notes += (f"{source} has alpha: quantized in rgb, not {options.space}",)
+    return result, timing, alpha, notes
+
+
+def _animate(source, clip: Animation, k, options: KMeansOptions, output_options: OutputOptions, colors,
+             on_progress) -> tuple[QuantizedImage, Timing, bool]:
+    """The animation ``clip`` in one palette (see
+    :func:`quantize.animation.quantize_animation`), each frame mapped and
+    dithered by :func:`_colour` as one image is onto a palette given in
+    advance; the timing, and whether the frames have alpha."""
+    channels = []
+
+    def remap(pixels, entries):
+        channels.append(pixels.shape[2])
+        space = "rgb" if pixels.shape[2] == 4 else options.space
+        return _colour(source, pixels, None, replace(options, space=space), output_options, entries, None)
+
+    result, timing = quantize_animation(clip, k, options, remap, colors=colors, quality=output_options.quality,
+                                        on_progress=on_progress)
+    return result, timing, channels[-1] == 4
 
 
 def _dssim(source, pixels: np.ndarray | None, result: QuantizedImage, notes: tuple) -> tuple:
@@ -377,13 +420,14 @@ def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dic
 
 
 def _encode(source, suffix: str, result: QuantizedImage, made_with: dict | None, chunks=(), *, output=None,
-            larger_than: int | None) -> bytes:
+            larger_than: int | None, timing: Timing | None = None) -> bytes:
     """The bytes of the image file ``output`` (a PNG records ``made_with``,
-    unless None, and carries ``chunks``); :class:`OutputLargerError` when
-    they are more than ``larger_than``."""
+    unless None, and carries ``chunks``; with ``timing``, an animation);
+    :class:`OutputLargerError` when they are more than ``larger_than``."""
     text = None if made_with is None else {"Software": f"quantize {__version__}",
                                            PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output, chunks=chunks)
+    encoded = (encode_quantized(suffix, result.indices, result.palette, text, path=output, chunks=chunks)
+               if timing is None else encode_animation(suffix, result, timing, text, path=output))
     if larger_than is not None and len(encoded) > larger_than:
         raise OutputLargerError(f"{source}: the output would be larger than the input "
                                 f"({len(encoded):,} > {larger_than:,} bytes): nothing written",

@@ -149,3 +149,58 @@ def encode_gif(indices: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None
     except (OSError, ValueError) as error:
         raise ImageWriteError(f"cannot encode a GIF: {error}") from None
     return buffer.getvalue()
+
+
+def encode_gif_frames(frames: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None = None, *,
+                      durations=(), loop: int | None = 0) -> bytes:
+    """An animated GIF of ``frames (n, h, w) uint8``, every frame a whole
+    canvas of indices into the one palette ``colors (m, 3)`` (the global
+    colour table; ``alpha`` as in :func:`encode_gif`).
+
+    Each frame is encoded by :func:`encode_gif` (so its indices and the
+    palette are kept exactly) and its image block put into one file, after a
+    graphic control extension with its duration (``durations``, ms, rounded
+    to the GIF's hundredths of a second) and the transparent index; with a
+    transparent index every frame is disposed to the background (transparent)
+    before the next is drawn, so a transparent pixel shows no earlier frame.
+    ``loop``: the NETSCAPE2.0 loop count (0: for ever); None writes none (the
+    animation plays once).  Pillow's own animated writer is not used: it
+    merges identical frames (the frame count would change) and crops frames
+    to what changed.  Deterministic, as :func:`encode_gif`.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3 or len(frames) == 0:
+        raise ImageWriteError(f"cannot encode an animated GIF: the frames must be (n, h, w), not {frames.shape}")
+    blocks, head = [], b""
+    for index, frame in enumerate(frames):
+        data = encode_gif(frame, colors, alpha)
+        head, block = _split_single(data)
+        blocks.append((_control(durations[index] if index < len(durations) else 0,
+                                transparent_index(alpha)), block))
+    table = b"" if loop is None else (b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + min(loop, 0xFFFF).to_bytes(2, "little")
+                                      + b"\x00")
+    return b"".join([b"GIF89a", head[6:], table, *(control + block for control, block in blocks), b"\x3b"])
+
+
+def _control(milliseconds, clear: int | None) -> bytes:
+    """A graphic control extension: the delay in hundredths of a second,
+    disposal 2 (to the background) with a transparent index, else 1 (left)."""
+    delay = min(int(round(float(milliseconds or 0) / 10.0)), 0xFFFF)
+    flags = (2 << 2 | 1) if clear is not None else 1 << 2
+    return b"\x21\xf9\x04" + bytes([flags]) + delay.to_bytes(2, "little") + bytes([clear or 0]) + b"\x00"
+
+
+def _split_single(data: bytes) -> tuple[bytes, bytes]:
+    """The screen descriptor and colour table (the head) of a one-frame GIF
+    written by :func:`encode_gif`, and its image block (descriptor, LZW data),
+    without the extensions before it or the trailer."""
+    pos = 13 + ((3 << ((data[10] & 7) + 1)) if data[10] & 0x80 else 0)
+    head = data[:pos]
+    while data[pos] == 0x21:  # extensions (the graphic control one): skipped, ours replace them
+        pos += 2
+        while data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    if data[pos] != 0x2C or data[-1] != 0x3B:
+        raise ImageWriteError("cannot encode an animated GIF: Pillow wrote an unexpected frame")
+    return head, data[pos:-1]

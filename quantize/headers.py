@@ -1,6 +1,7 @@
 """What the first bytes of an image file say, without decoding it: whether a
 format OpenCV reads starts so (:func:`opencv_reads`), the size the header
-declares (:func:`header_size`), and the frames or pages (:func:`frame_count`).
+declares (:func:`header_size`: the canvas of an animation), and the frames or
+pages (:func:`frame_count`).
 Pure Python on ``bytes`` (or anything indexable as bytes); nothing here
 allocates more than it is given.
 """
@@ -119,17 +120,48 @@ def _jpeg_size(head: bytes):
 
 
 def frame_count(data) -> int:
-    """Frames of a GIF or pages of a TIFF (1 for any other file, or when the
-    structure cannot be followed)."""
-    head = bytes(data[:6])
+    """Frames of a GIF (its image descriptors), an APNG (as its acTL chunk
+    declares) or an animated WebP (its ANMF chunks), or pages of a TIFF (1
+    for any other file, or when the structure cannot be followed).  Reads the
+    blocks' and chunks' headers only, never their pixels."""
+    head = bytes(data[:16])
     try:
-        if head in (b"GIF87a", b"GIF89a"):
+        if head[:6] in (b"GIF87a", b"GIF89a"):
             return max(1, _gif_frames(memoryview(data).cast("B") if not isinstance(data, bytes) else data))
         if head[:4] in (b"II*\x00", b"MM\x00*"):
             return max(1, _tiff_pages(bytes(data)))
+        if head[:8] == PNG_SIGNATURE:
+            return max(1, _apng_frames(data))
+        if head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X":
+            return max(1, _webp_frames(data))
     except (IndexError, struct.error):
         return 1
     return 1
+
+
+def _apng_frames(data) -> int:
+    """The frames an APNG's acTL chunk declares (it comes before the image
+    data), or 1 for a PNG without one."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", bytes(data[pos:pos + 8]))
+        if kind == b"acTL":
+            return struct.unpack(">I", bytes(data[pos + 8:pos + 12]))[0]
+        if kind in (b"IDAT", b"IEND"):
+            return 1
+        pos += 12 + length
+    return 1
+
+
+def _webp_frames(data) -> int:
+    """The ANMF (frame) chunks of an extended WebP, walked from chunk header
+    to chunk header; 1 when it has none."""
+    pos, frames = 12, 0
+    while pos + 8 <= len(data):
+        kind, length = struct.unpack("<4sI", bytes(data[pos:pos + 8]))
+        frames += kind == b"ANMF"
+        pos += 8 + length + (length & 1)  # chunks are padded to an even size
+    return frames
 
 
 def _gif_frames(data) -> int:

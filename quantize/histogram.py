@@ -165,6 +165,27 @@ def key_histogram(keys: np.ndarray, channels: int = 3) -> Histogram:
     return Histogram(keys=unique, colors=unpack(unique, channels), counts=counts.astype(np.int64))
 
 
+def sum_histograms(histograms) -> Histogram:
+    """One histogram of several images' ``histograms`` (a non-empty
+    sequence), each colour counted by its pixels in all of them, as if they
+    were one picture (a batch's shared palette, the frames of an animation).
+    RGBA when any is RGBA (the colours of the RGB ones taken as opaque)."""
+    channels = max(hist.channels for hist in histograms)
+    keys = np.concatenate([_keys_with(hist, channels) for hist in histograms])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    summed = np.bincount(inverse, weights=np.concatenate([hist.counts for hist in histograms])).astype(np.int64)
+    return Histogram(unique, unpack(unique, channels), summed)
+
+
+def _keys_with(hist: Histogram, channels: int) -> np.ndarray:
+    """The packed keys ``(n,) uint32`` of a histogram's colours with
+    ``channels`` channels: an RGB histogram's colours become opaque RGBA."""
+    if hist.channels == channels:
+        return hist.keys
+    opaque = np.full((len(hist.colors), 1), 255, dtype=np.uint8)
+    return pack(np.concatenate([hist.colors, opaque], axis=1))
+
+
 def coarsen(hist: Histogram, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """The colours binned to ``bits`` bits per channel.
 

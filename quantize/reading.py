@@ -116,7 +116,16 @@ def read_image_file(path, *, max_pixels: int | None = MAX_PIXELS, autorotate: bo
     (:func:`quantize.colour_profile.to_srgb`); the metadata an output keeps
     (:func:`quantize.metadata.kept_chunks`)."""
     path = Path(path)
-    data = read_bytes(path, max_pixels=max_pixels)
+    return image_file(path, read_bytes(path, max_pixels=max_pixels), max_pixels=max_pixels, autorotate=autorotate,
+                      colour_management=colour_management)
+
+
+def image_file(path, data: np.ndarray, *, max_pixels: int | None = MAX_PIXELS, autorotate: bool = True,
+               colour_management: bool = True) -> ImageFile:
+    """:func:`read_image_file` of the bytes ``data`` that :func:`read_bytes`
+    read from ``path`` (for a caller that looks at the bytes first: an
+    animation)."""
+    path = Path(path)
     frames = frame_count(data)
     pixels, cut_short = _decode(data, path, max_pixels, in_place=str(path) != "-" and path.is_file())
     turn = exif.orientation(data)

@@ -169,3 +169,32 @@ def test_a_gif_too_wide_names_its_file(tmp_path):
         encode_quantized(".gif", indices, np.zeros((1, 3), np.uint8), path=out)
     assert str(caught.value).startswith(f"{out}: cannot encode a GIF of 65536x1 pixels")
     assert caught.value.path == out and caught.value.limit == 65535
+
+
+def test_encode_gif_frames_keeps_every_frames_indices_and_timing(monkeypatch):
+    from PIL import GifImagePlugin, Image
+
+    from quantize.gif import encode_gif_frames
+
+    monkeypatch.setattr(GifImagePlugin, "LOADING_STRATEGY",
+                        GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY)
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 5, (3, 7, 9), dtype=np.uint8)
+    frames[1] = frames[0]  # identical frames stay two frames (Pillow's own writer merges them)
+    colors = rng.integers(0, 256, (5, 3), dtype=np.uint8)
+    alpha = np.array([255, 255, 0, 255, 255], np.uint8)
+    data = encode_gif_frames(frames, colors, alpha, durations=[50, 120, 1000], loop=None)
+    assert b"NETSCAPE2.0" not in data and data[:6] == b"GIF89a"  # no loop count: played once
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.n_frames == 3 and "loop" not in image.info
+        for i in range(3):
+            image.seek(i)
+            image.load()
+            assert image.mode == "P" and image.info["duration"] == [50, 120, 1000][i]
+            assert image.info["transparency"] == 2
+            assert np.array_equal(np.asarray(image), frames[i])
+            assert image.palette.tobytes()[:15] == colors.tobytes()
+    looped = encode_gif_frames(frames, colors, durations=[50, 120, 1000], loop=5)
+    assert looped == encode_gif_frames(frames, colors, durations=[50, 120, 1000], loop=5)
+    with Image.open(io.BytesIO(looped)) as image:
+        assert image.info["loop"] == 5

@@ -38,7 +38,7 @@ def no_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the image was read before the targets were checked")
 
-    monkeypatch.setattr(files, "read_image_file", refuse)
+    monkeypatch.setattr(files, "read_bytes", refuse)
 
 
 # A folder given as -o: the default name inside it, as cp FILE DIR/.

@@ -23,6 +23,9 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 WORDS = {
     "too-many-pixels": lambda e: f"{e.path}: {e.value[0]}x{e.value[1]} is {e.value[0] * e.value[1] / 1e6:.1f} MP, "
                                  f"above the limit of {e.limit / 1e6:g} MP (--max-pixels)",
+    "too-many-frame-pixels": lambda e: f"{e.path}: {e.value[0]} frames of {e.value[1]}x{e.value[2]} are "
+                                       f"{e.value[0] * e.value[1] * e.value[2] / 1e6:.1f} MP, above the limit of "
+                                       f"{e.limit / 1e6:g} MP (--max-pixels, on all frames together)",
     "too-many-bytes": lambda e: f"{e.path}: more than {e.limit:,} bytes, more than an image within the pixel "
                                 f"limit (--max-pixels {e.value}) takes; not read further",
     "exists": lambda e: f"{e.path}: exists; use --force to overwrite it",

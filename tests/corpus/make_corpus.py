@@ -349,7 +349,8 @@ def main() -> None:
     frames = [Image.fromarray(photo(seed=i)).quantize(64) for i in range(3)]
     case("animated.gif", pillow(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100,
                                 loop=0), 0,
-         "three-frame animated GIF: quantize the first frame and say so", expect="frames", shape=shape)
+         "three-frame animated GIF: quantize all frames with one palette (an APNG out) and say so",
+         expect="frames", shape=shape)
 
     # --- odd sizes and colour counts ---
     case("1x1.png", png(np.array([[[200, 30, 60]]], np.uint8), 2), 0, "a single pixel: valid", shape=(1, 1))
