@@ -111,7 +111,7 @@ def image_command(image, k, output, palette_path, no_palette, trace_path, show_p
 
 @contextmanager
 def _one_blas_thread():
-    """The thread policy of the main command: one BLAS thread.  Its matrix
+    """The thread policy of the main command and the elbow: one BLAS thread.  Their matrix
     products are blocks kept small on purpose (the nearest-entry search) or
     thin (colour conversions of n x 3 by 3 x 3), where waking threads costs
     more than they give, the more so on a busy machine (one photo at K = 16:
@@ -169,7 +169,7 @@ def elbow_command(image, k_min, k_max, ks_text, out_dir, previews, options, max_
 
     ks = parse_ks(ks_text, k_min, k_max)
     out_dir = out_dir or elbow.default_folder(image)
-    with progress_bar("elbow", quiet) as (on_progress, _):
+    with progress_bar("elbow", quiet) as (on_progress, _), _one_blas_thread():
         report = elbow.run(image, ks, options, out_dir=out_dir, previews=previews, force=force,
                            max_pixels=max_pixels, on_progress=on_progress)
     for message in report.notes:
