@@ -201,6 +201,8 @@ def coarsen(hist: Histogram, bits: int) -> tuple[np.ndarray, np.ndarray]:
     for j in range(channels):
         keys = (keys << bits) | c[:, j]
     size = 1 << (channels * bits)
+    if size > 16 * len(keys):  # a sparse table (RGBA: 2**24 bins): number the occupied bins, in the same order
+        keys, size = np.unique(keys, return_inverse=True)[1], 0
     counts = hist.counts.astype(np.float64)
     weights = np.bincount(keys, weights=counts, minlength=size)
     occupied = np.flatnonzero(weights)
