@@ -126,6 +126,12 @@ def loop_count(clip: Animation) -> int | None:
     return None if loop is None else int(loop)
 
 
+def summed_histogram(clip: Animation, on_progress=None):
+    """The sum of the histograms of every frame of ``clip`` (what one palette
+    for all of them is fitted to)."""
+    return _summed_histogram(clip, on_progress)[0]
+
+
 def _summed_histogram(clip: Animation, on_progress):
     """The first pass: the sum of the frames' histograms (RGB when every
     pixel of every frame is opaque) and the frames' durations."""

@@ -24,7 +24,7 @@ from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowE
 from .errors import OutputLargerError
 from .files import OutputOptions, parameters, quantize_file, recorded_parameters
 from .histogram import color_histogram, sum_histograms
-from .imageio import atomic_write, read_image
+from .imageio import atomic_write
 from .palette import load_palette
 from .pipeline import KMeansOptions, fit_palette
 from .limits import PALETTE_FORMATS
@@ -237,17 +237,16 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     """One palette of ``k`` colours for all the images ``sources``: k-means on
     the sum of their colour histograms, so that each image counts by its
     pixels, as if they were one picture.  RGBA when any image has alpha
-    (the others taken as opaque).  Unreadable files are passed over here (their
-    jobs report them).  Returns ``(m, 3) or (m, 4) uint8``, or None when no
+    (the others taken as opaque); an animation counts with all its frames.
+    Unreadable files are passed over here (their jobs report them).  Returns ``(m, 3) or (m, 4) uint8``, or None when no
     image could be read.  With alpha the palette is fitted in rgb, whatever
     ``options.space``."""
     histograms = []
     for index, source in enumerate(sources):
         try:
-            image = read_image(source, **asdict(output_options.read))
+            histograms.append(_histogram(source, output_options.read))
         except QuantizeError:
             continue
-        histograms.append(color_histogram(image))
         notify(on_progress, 0.5 * (index + 1) / len(sources))
     if not histograms:
         return None
@@ -255,6 +254,19 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
     if merged.channels == 4:  # alpha is clustered in rgb only (each such file says so in its note)
         options = replace(options, space="rgb")
     return fit_palette(merged, k, options, on_progress=span(on_progress, 0.5, 1.0)).colors
+
+
+def _histogram(source, read):
+    """The colour histogram of the image file ``source``, read as ``read``
+    says; of an animation, the sum over its frames (its job maps them all)."""
+    from .animation import open_animation, summed_histogram
+    from .reading import image_file, read_bytes
+
+    data = read_bytes(source, max_pixels=read.max_pixels)
+    clip = open_animation(source, data, read.max_pixels)
+    if clip is not None:
+        return summed_histogram(clip)
+    return color_histogram(image_file(source, data, **asdict(read)).pixels)
 
 
 def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:

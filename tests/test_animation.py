@@ -273,3 +273,17 @@ def test_the_command_writes_an_animation(tmp_path):
     assert done.returncode == 0, done.stderr
     assert '"frames": 4' in done.stdout
     assert read_frames(tmp_path / "o.png")[1] == DURATIONS
+
+
+def test_a_shared_palette_counts_every_frame_of_an_animation(tmp_path):
+    """batch --shared-palette sums the histograms of all an animation's frames
+    (its job maps them all), not of its first frame alone: with K = the
+    number of colours over all frames, the shared palette is those colours."""
+    from quantize.batch import fit_shared_palette
+
+    frames = few_colour_frames()  # colours 3, 4, 5 appear from the first, second, third frame on
+    source = save(tmp_path / "a.gif", frames, "GIF", duration=DURATIONS, loop=0)
+    used = np.unique(np.concatenate([f.reshape(-1, 3) for f in frames]), axis=0)
+    assert len(np.unique(frames[0].reshape(-1, 3), axis=0)) < len(used)
+    palette = fit_shared_palette([str(source)], len(used), KMeansOptions(seed=0), OutputOptions())
+    assert sorted(map(tuple, palette[:, :3].tolist())) == sorted(map(tuple, used.tolist()))
