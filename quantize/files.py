@@ -19,7 +19,7 @@ from .checks import check_choice, check_quality
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
 from .imageio import (check_output_suffix, check_targets, encode_quantized, holds_alpha, read_image_file,
                       write_together)
-from .limits import DITHER_METHODS, MAX_PIXELS
+from .limits import DITHER_METHODS, MAX_PIXELS, PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .options import KMeansOptions
 from .pipeline import QuantizedImage, apply_palette, quantize_image
@@ -117,6 +117,9 @@ class OutputOptions:
         reach ``target``; nothing written below ``minimum``
         (:class:`quantize.errors.QualityTooLowError`).  Not with a palette
         given in advance.
+    optimize : int, 0 to 4
+        How hard a PNG is compressed (lossless: the pixels do not change; see
+        :func:`quantize.png.encode_indexed`).
     read : ReadOptions
         How the file is read; ``autorotate`` and ``max_pixels`` are its
         settings too, for callers that read them here.
@@ -131,11 +134,15 @@ class OutputOptions:
     skip_if_larger: bool = False
     quality: tuple[int, int] | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
+    optimize: int = PNG_OPTIMIZE_DEFAULT
 
     def __post_init__(self):
         if self.quality is not None:
             object.__setattr__(self, "quality", check_quality(self.quality))
         check_choice("dither", self.dither, DITHER_METHODS)
+        if not (isinstance(self.optimize, int) and 0 <= self.optimize <= PNG_OPTIMIZE_MAX):
+            raise ParameterError(f"optimize must be an integer from 0 to {PNG_OPTIMIZE_MAX}, got {self.optimize!r}",
+                                 parameter="optimize", value=self.optimize, limit=PNG_OPTIMIZE_MAX)
         if not 0.0 <= self.dither_strength <= 1.0:
             raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}",
                                  parameter="dither_strength", value=self.dither_strength)
@@ -249,7 +256,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
     suffix = ".png" if to_stdout else output.suffix
     encoded = _encode(source, suffix, result, made_with, output=None if to_stdout else output,
-                      larger_than=bytes_in if output_options.skip_if_larger else None)
+                      larger_than=bytes_in if output_options.skip_if_larger else None,
+                      optimize=output_options.optimize)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
                   "black",)
@@ -359,11 +367,11 @@ def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dic
 
 
 def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, output=None,
-            larger_than: int | None) -> bytes:
+            larger_than: int | None, optimize: int = PNG_OPTIMIZE_DEFAULT) -> bytes:
     """The bytes of the image file ``output`` (a PNG records ``made_with``);
     :class:`OutputLargerError` when they are more than ``larger_than``."""
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output)
+    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output, optimize=optimize)
     if larger_than is not None and len(encoded) > larger_than:
         raise OutputLargerError(f"{source}: the output would be larger than the input "
                                 f"({len(encoded):,} > {larger_than:,} bytes): nothing written",

@@ -105,12 +105,13 @@ def holds_alpha(suffix: str) -> bool:
 
 
 def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None,
-                     path=None) -> bytes:
+                     path=None, optimize: int = png.OPTIMIZE_DEFAULT) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
     ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
     ``(m, 4)`` RGBA ``uint8``.  A PNG is written as a palette PNG (with tRNS
-    for RGBA), with ``text`` (keyword: value) in tEXt chunks; a GIF by
+    for RGBA), with ``text`` (keyword: value) in tEXt chunks, smaller and
+    slower as ``optimize`` rises (:func:`quantize.png.encode_indexed`); a GIF by
     :mod:`quantize.gif`; anything else as OpenCV writes the true-colour (or
     RGBA, where the format has alpha) picture.  Raises
     :class:`ImageWriteError` when the picture cannot be encoded so (a GIF
@@ -120,7 +121,7 @@ def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text:
     suffix = suffix.lower()
     try:
         if suffix == ".png":
-            return png.encode_indexed(indices, colors, text)
+            return png.encode_indexed(indices, colors, text, optimize=optimize)
         if suffix == ".gif":
             from . import gif
 

@@ -18,10 +18,12 @@ import zlib
 
 import numpy as np
 
+from .limits import PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX
+
 PIECE = 4 << 20  # bytes of filtered rows deflated as one piece
 LEVEL_SMALL, LEVEL_LARGE = 9, 4  # zlib levels below / from LARGE_FROM bytes of rows
 LARGE_FROM = 4 << 20
-OPTIMIZE_DEFAULT = 2
+OPTIMIZE_DEFAULT = PNG_OPTIMIZE_DEFAULT
 # Per --optimize level: libdeflate's compression level, and the (palette order,
 # row filters) tried, the smallest kept.
 TRIALS = {
@@ -32,6 +34,7 @@ TRIALS = {
              for rows in ("minsum", "0", "1", "2", "4")]),
 }
 OPTIMIZE_MAX = max(TRIALS)
+assert OPTIMIZE_MAX == PNG_OPTIMIZE_MAX
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _threads: int | None = None  # deflate threads; None: as many as the pieces, up to the CPUs
