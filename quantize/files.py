@@ -257,7 +257,7 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     suffix = ".png" if to_stdout else output.suffix
     encoded = _encode(source, suffix, result, made_with, output=None if to_stdout else output,
                       larger_than=bytes_in if output_options.skip_if_larger else None,
-                      optimize=output_options.optimize)
+                      optimize=output_options.optimize, keep_order=colors is not None)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
                   "black",)
@@ -367,11 +367,14 @@ def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dic
 
 
 def _encode(source, suffix: str, result: QuantizedImage, made_with: dict, *, output=None,
-            larger_than: int | None, optimize: int = PNG_OPTIMIZE_DEFAULT) -> bytes:
-    """The bytes of the image file ``output`` (a PNG records ``made_with``);
+            larger_than: int | None, optimize: int = PNG_OPTIMIZE_DEFAULT, keep_order: bool = False) -> bytes:
+    """The bytes of the image file ``output`` (a PNG records ``made_with``,
+    its palette in the given order when ``keep_order``: a palette given in
+    advance or shared by a batch stays one PLTE);
     :class:`OutputLargerError` when they are more than ``larger_than``."""
     text = {"Software": f"quantize {__version__}", PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output, optimize=optimize)
+    encoded = encode_quantized(suffix, result.indices, result.palette, text, path=output, optimize=optimize,
+                               keep_order=keep_order)
     if larger_than is not None and len(encoded) > larger_than:
         raise OutputLargerError(f"{source}: the output would be larger than the input "
                                 f"({len(encoded):,} > {larger_than:,} bytes): nothing written",

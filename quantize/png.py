@@ -129,7 +129,7 @@ BEFORE_PALETTE = (b"cHRM", b"cICP", b"gAMA", b"iCCP", b"sBIT", b"sRGB")  # the P
 
 
 def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = None, *,
-                   chunks=(), optimize: int = OPTIMIZE_DEFAULT) -> bytes:
+                   chunks=(), optimize: int = OPTIMIZE_DEFAULT, keep_order: bool = False) -> bytes:
     """PNG bytes of ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
     ``(m, 4)`` RGBA ``uint8``, m <= 256, with ``text`` (keyword: Latin-1 value)
     in tEXt chunks before the image data.  ``chunks``: more ancillary chunks,
@@ -146,14 +146,15 @@ def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = 
     oxipng's ``-o``: 0 writes the entries in the given order, filter type 0,
     zlib level 9; from 1 the palette is reordered for deflate and each row
     filtered (:mod:`quantize.png_order`), then deflated by libdeflate, harder
-    and with more trials at each level (:data:`TRIALS`).  The pixels are the
-    same at every level.  Images of :data:`LARGE_FROM` bytes of rows or more
+    and with more trials at each level (:data:`TRIALS`); ``keep_order``
+    keeps the entries in the given order at every level (a palette shared by
+    several files).  The pixels are the same at every level.  Images of :data:`LARGE_FROM` bytes of rows or more
     are written as at level 0 (zlib level 4, in parallel pieces).
     """
     colors = np.ascontiguousarray(colors, dtype=np.uint8)
     h, w = indices.shape
     if optimize and h * (-(-w * bit_depth(len(colors)) // 8) + 1) < LARGE_FROM:
-        return _encode_optimized(indices, colors, text, chunks, optimize)
+        return _encode_optimized(indices, colors, text, chunks, optimize, keep_order)
     transparency = b""
     if colors.shape[1] == 4:
         order = np.argsort(colors[:, 3] == 255, kind="stable")  # translucent entries first
@@ -181,7 +182,8 @@ def _ancillary(colors: np.ndarray, transparency: bytes, text, chunks) -> list[by
 
 
 
-def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, optimize: int) -> bytes:
+def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, optimize: int,
+                      keep_order: bool) -> bytes:
     """:func:`encode_indexed` at ``optimize`` level 1 or more (past
     :data:`OPTIMIZE_MAX`: as that): the smallest of the level's trials."""
     import deflate  # libdeflate: 5-8 % smaller than zlib level 9 in as much time
@@ -192,6 +194,8 @@ def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, opt
     depth = bit_depth(len(colors))
     h, w = indices.shape
     best, orders = None, {}
+    if keep_order:
+        trials = list(dict.fromkeys(("popularity", rows) for _, rows in trials))
     for method, rows in trials:
         if method not in orders:
             orders[method] = png_order.reorder(indices, colors, png_order.palette_order(indices, colors, method))
