@@ -24,14 +24,16 @@ PIECE = 4 << 20  # bytes of filtered rows deflated as one piece
 LEVEL_SMALL, LEVEL_LARGE = 9, 4  # zlib levels below / from LARGE_FROM bytes of rows
 LARGE_FROM = 4 << 20
 OPTIMIZE_DEFAULT = PNG_OPTIMIZE_DEFAULT
-# Per --optimize level: libdeflate's compression level, and the (palette order,
-# row filters) tried, the smallest kept.
+# Per --optimize level: the palette orders and row filters tried (each pair a
+# trial; "auto": "minsum" at 8 bits a pixel, "2" (up) below), libdeflate's level
+# for a first pass that ranks the trials (None: no such pass, every trial
+# compressed at the final level) and its final level.  The smallest is kept.
+_ORDERS, _FILTERS = ("battiato", "mzeng", "luminance"), ("minsum", "0", "1", "2", "4")
 TRIALS = {
-    1: (10, [("battiato", "minsum")]),
-    2: (12, [("battiato", "minsum")]),
-    3: (12, [(order, rows) for order in ("battiato", "mzeng") for rows in ("minsum", "0")]),
-    4: (12, [(order, rows) for order in ("battiato", "mzeng", "luminance", "popularity")
-             for rows in ("minsum", "0", "1", "2", "4")]),
+    1: (("battiato",), ("auto",), None, 10),
+    2: (_ORDERS, _FILTERS, 1, 11),
+    3: (_ORDERS + ("popularity",), _FILTERS + ("3",), 6, 12),
+    4: (_ORDERS + ("popularity",), _FILTERS + ("3",), None, 12),
 }
 OPTIMIZE_MAX = max(TRIALS)
 assert OPTIMIZE_MAX == PNG_OPTIMIZE_MAX
@@ -190,17 +192,21 @@ def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, opt
 
     from . import png_order
 
-    level, trials = TRIALS[min(optimize, OPTIMIZE_MAX)]
+    orders, filters, first_level, level = TRIALS[min(optimize, OPTIMIZE_MAX)]
     depth = bit_depth(len(colors))
     h, w = indices.shape
-    best, orders = None, {}
-    if keep_order:
-        trials = list(dict.fromkeys(("popularity", rows) for _, rows in trials))
-    for method, rows in trials:
-        if method not in orders:
-            orders[method] = png_order.reorder(indices, colors, png_order.palette_order(indices, colors, method))
-        ordered, palette = orders[method]
-        data = deflate.zlib_compress(png_order.filtered(_pack_rows(ordered, depth), rows).tobytes(), level)
+    filters = tuple(dict.fromkeys(("minsum" if depth == 8 else "2") if f == "auto" else f for f in filters))
+    trials = []  # (method, filter, palette order)
+    for method in ("popularity",) if keep_order else orders:
+        order = png_order.palette_order(indices, colors, method)
+        trials += [(method, kind, order) for kind in filters]
+    if first_level is not None and len(trials) > 1:
+        trials = [min(trials, key=lambda trial: _first_pass(indices, depth, trial, first_level))]
+    best = None
+    for _, kind, order in trials:
+        ordered, palette = png_order.reorder(indices, colors, order)
+        raw = png_order.filtered(_pack_rows(ordered, depth), kind)
+        data = deflate.zlib_compress(raw.tobytes(), level)
         if best is None or len(data) < len(best[0]):
             best = data, palette
     data, palette = best
@@ -211,6 +217,22 @@ def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, opt
     header = struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0)
     extra = _ancillary(np.ascontiguousarray(palette[:, :3]), transparency, text, chunks)
     return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *extra, _chunk(b"IDAT", data), _chunk(b"IEND", b"")])
+
+
+def _first_pass(indices: np.ndarray, depth: int, trial, level: int) -> int:
+    """The deflated size, at libdeflate ``level``, of one band of 16 rows in
+    four (all of them in a small image) reordered and filtered as ``trial``
+    says: a quick ranking of the trials."""
+    import deflate
+
+    from . import png_order
+
+    _, kind, order = trial
+    band = (np.arange(len(indices)) // 16) % 4 == 0 if len(indices) >= 64 else slice(None)
+    inverse = np.zeros(256, dtype=np.uint8)
+    inverse[order] = np.arange(len(order), dtype=np.uint8)
+    return len(deflate.zlib_compress(png_order.filtered(_pack_rows(inverse[indices[band]], depth), kind).tobytes(),
+                                     level))
 
 
 def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) -> bytes:
