@@ -175,3 +175,17 @@ def test_keep_order_keeps_the_palette_as_given(level):
     assert chunks(data)[b"PLTE"][0] == colors[first, :3].tobytes()
     assert chunks(data)[b"PLTE"] == chunks(png.encode_indexed(indices, colors, optimize=0))[b"PLTE"]
     assert np.array_equal(decoded(data), decoded(png.encode_indexed(indices, colors, optimize=0)))
+
+
+def test_output_options_check_the_level_and_the_record_leaves_it_out():
+    from quantize.errors import ParameterError
+    from quantize.files import OutputOptions, parameters
+    from quantize.options import KMeansOptions
+
+    for bad in (-1, png.OPTIMIZE_MAX + 1, 1.5):
+        with pytest.raises(ParameterError) as caught:
+            OutputOptions(optimize=bad)
+        assert caught.value.parameter == "optimize"
+    assert OutputOptions().optimize == png.OPTIMIZE_DEFAULT
+    made = [parameters(16, KMeansOptions(), OutputOptions(optimize=level)) for level in LEVELS]
+    assert all(m == made[0] for m in made) and "optimize" not in made[0]  # bytes change, not pixels
