@@ -49,7 +49,10 @@ def main() -> None:
                 same += 1
             else:
                 print(f"PIXELS DIFFER  {name}")
-            smaller += (after / name).stat().st_size < (before / name).stat().st_size
+            old_size, new_size = (before / name).stat().st_size, (after / name).stat().st_size
+            smaller += new_size < old_size
+            if new_size > old_size:
+                print(f"larger  {name}: {old_size:,} -> {new_size:,}")
         size = lambda root: sum((root / n).stat().st_size for n in names)  # noqa: E731
         print(f"{same} of {len(names)} PNGs decode to the same pixels; {smaller} smaller; "
               f"bytes {size(before):,} -> {size(after):,}")

@@ -23,6 +23,7 @@ from .limits import PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX
 PIECE = 4 << 20  # bytes of filtered rows deflated as one piece
 LEVEL_SMALL, LEVEL_LARGE = 9, 4  # zlib levels below / from LARGE_FROM bytes of rows
 LARGE_FROM = 4 << 20
+SMALL = 1 << 16  # bytes of pixels below which every trial is deflated in full
 OPTIMIZE_DEFAULT = PNG_OPTIMIZE_DEFAULT
 # Per --optimize level: the palette orders and row filters tried (each pair a
 # trial; "auto": "minsum" at 8 bits a pixel, "2" (up) below), libdeflate's level
@@ -148,7 +149,8 @@ def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = 
     oxipng's ``-o``: 0 writes the entries in the given order, filter type 0,
     zlib level 9; from 1 the palette is reordered for deflate and each row
     filtered (:mod:`quantize.png_order`), then deflated by libdeflate, harder
-    and with more trials at each level (:data:`TRIALS`); ``keep_order``
+    and with more trials at each level (:data:`TRIALS`; below :data:`SMALL`
+    bytes of pixels every trial in full, the given order among them); ``keep_order``
     keeps the entries in the given order at every level (a palette shared by
     several files).  The pixels are the same at every level.  Images of :data:`LARGE_FROM` bytes of rows or more
     are written as at level 0 (zlib level 4, in parallel pieces).
@@ -196,6 +198,8 @@ def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, opt
     depth = bit_depth(len(colors))
     h, w = indices.shape
     filters = tuple(dict.fromkeys(("minsum" if depth == 8 else "2") if f == "auto" else f for f in filters))
+    if h * w * depth < 8 * SMALL:  # a small image: every trial in full, the given order too
+        orders, first_level = tuple(dict.fromkeys(orders + ("popularity",))), None
     trials = []  # (method, filter, palette order)
     for method in ("popularity",) if keep_order else orders:
         order = png_order.palette_order(indices, colors, method)
