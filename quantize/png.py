@@ -190,7 +190,7 @@ def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, opt
                       keep_order: bool) -> bytes:
     """:func:`encode_indexed` at ``optimize`` level 1 or more (past
     :data:`OPTIMIZE_MAX`: as that): the smallest of the level's trials."""
-    import deflate  # libdeflate: 5-8 % smaller than zlib level 9 in as much time
+    import deflate  # libdeflate: level 10 3 % smaller than zlib level 9 in a third of the time
 
     from . import png_order
 
