@@ -2,8 +2,10 @@
 
 OpenCV writes only grey and true-colour PNGs; a quantized image is smallest as
 a palette PNG (colour type 3) with 1, 2, 4 or 8 bits per pixel, so we write
-those chunks ourselves: IHDR, PLTE, IDAT (zlib), IEND.  Rows use filter type 0,
-which libpng recommends for palette images.
+those chunks ourselves: IHDR, PLTE, IDAT (zlib), IEND.  At ``optimize`` 0 rows
+use filter type 0, which libpng recommends for palette images; above it the
+palette is reordered and the rows filtered for deflate (:mod:`quantize.png_order`)
+and deflated by libdeflate, the smallest of a few trials kept.
 
 Large images are deflated in parallel, pigz-style: the filtered rows are cut
 into fixed 4 MiB pieces, each compressed on its own thread (zlib releases the
