@@ -59,7 +59,7 @@ def encode_apng(frames: np.ndarray, colors: np.ndarray, text: dict | None = None
     plays = 1 if loop is None else int(loop)
     head, out, sequence = [], [], 0
     for index in range(n):
-        parts = chunks(encode_indexed(frames[index], colors, text if index == 0 else None))
+        parts = chunks(encode_indexed(frames[index], colors, text if index == 0 else None, keep_order=True))
         data = [body for kind, body in parts if kind == b"IDAT"]
         if index == 0:
             head = [_chunk(kind, body) for kind, body in parts if kind not in (b"IDAT", b"IEND")]

@@ -20,7 +20,7 @@ from .colour_profile import CONVERTED, SRGB, SRGB_CHUNKS, UNREADABLE, UNSUPPORTE
 from .errors import OutputLargerError, ParameterError, QualityTooLowError
 from .animation import ANIMATION_SUFFIXES, Animation, Timing, encode_animation, open_animation, quantize_animation
 from .imageio import check_output_suffix, check_targets, encode_quantized, holds_alpha, write_together
-from .limits import DITHER_METHODS, MAX_PIXELS
+from .limits import DITHER_METHODS, MAX_PIXELS, PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX
 from .reading import image_file, read_bytes
 from .palette import check_palette_suffix, encode_palette, load_palette, palette_entries
 from .options import KMeansOptions
@@ -126,6 +126,9 @@ class OutputOptions:
         reach ``target``; nothing written below ``minimum``
         (:class:`quantize.errors.QualityTooLowError`).  Not with a palette
         given in advance.
+    optimize : int, 0 to 4
+        How hard a PNG is compressed (lossless: the pixels do not change; see
+        :func:`quantize.png.encode_indexed`).
     read : ReadOptions
         How the file is read; ``autorotate`` and ``max_pixels`` are its
         settings too, for callers that read them here.
@@ -145,11 +148,15 @@ class OutputOptions:
     quality: tuple[int, int] | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     strip: bool = False
+    optimize: int = PNG_OPTIMIZE_DEFAULT
 
     def __post_init__(self):
         if self.quality is not None:
             object.__setattr__(self, "quality", check_quality(self.quality))
         check_choice("dither", self.dither, DITHER_METHODS)
+        if not (isinstance(self.optimize, int) and 0 <= self.optimize <= PNG_OPTIMIZE_MAX):
+            raise ParameterError(f"optimize must be an integer from 0 to {PNG_OPTIMIZE_MAX}, got {self.optimize!r}",
+                                 parameter="optimize", value=self.optimize, limit=PNG_OPTIMIZE_MAX)
         if not 0.0 <= self.dither_strength <= 1.0:
             raise ParameterError(f"dither strength must be from 0 to 1, got {self.dither_strength!r}",
                                  parameter="dither_strength", value=self.dither_strength)
@@ -264,7 +271,8 @@ def quantize_file(source, k: int | None, *, output, palette_path=None, trace_pat
     made_with = parameters(k, options, output_options, colors, shared=colors is not None and k is not None)
     encoded = _encode(source, suffix, result, None if output_options.strip else made_with, chunks,
                       output=None if to_stdout else output,
-                      larger_than=bytes_in if output_options.skip_if_larger else None, timing=timing)
+                      larger_than=bytes_in if output_options.skip_if_larger else None, timing=timing,
+                      optimize=output_options.optimize, keep_order=colors is not None)
     if result.palette.shape[1] == 4 and (result.palette[:, 3] < 255).any() and not holds_alpha(suffix):
         notes += (f"{output}: a {suffix.lower()} file holds no transparency: written opaque, transparent pixels "
                   "black",)
@@ -420,13 +428,17 @@ def _onto_opaque(pixels: np.ndarray, colors: np.ndarray, space: str, dither: dic
 
 
 def _encode(source, suffix: str, result: QuantizedImage, made_with: dict | None, chunks=(), *, output=None,
-            larger_than: int | None, timing: Timing | None = None) -> bytes:
+            larger_than: int | None, timing: Timing | None = None, optimize: int = PNG_OPTIMIZE_DEFAULT,
+            keep_order: bool = False) -> bytes:
     """The bytes of the image file ``output`` (a PNG records ``made_with``,
-    unless None, and carries ``chunks``; with ``timing``, an animation);
-    :class:`OutputLargerError` when they are more than ``larger_than``."""
+    unless None, and carries ``chunks``, its palette in the given order when
+    ``keep_order``: a palette given in advance or shared by a batch stays one
+    PLTE; with ``timing``, an animation); :class:`OutputLargerError` when
+    they are more than ``larger_than``."""
     text = None if made_with is None else {"Software": f"quantize {__version__}",
                                            PNG_KEYWORD: json.dumps(made_with, sort_keys=True)}
-    encoded = (encode_quantized(suffix, result.indices, result.palette, text, path=output, chunks=chunks)
+    encoded = (encode_quantized(suffix, result.indices, result.palette, text, path=output, chunks=chunks,
+                                optimize=optimize, keep_order=keep_order)
                if timing is None else encode_animation(suffix, result, timing, text, path=output))
     if larger_than is not None and len(encoded) > larger_than:
         raise OutputLargerError(f"{source}: the output would be larger than the input "

@@ -105,13 +105,15 @@ def holds_alpha(suffix: str) -> bool:
 
 
 def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text: dict | None = None,
-                     path=None, chunks=()) -> bytes:
+                     path=None, chunks=(), optimize: int = png.OPTIMIZE_DEFAULT, keep_order: bool = False) -> bytes:
     """File bytes of a quantized image in the format named by ``suffix``.
 
     ``indices (h, w) uint8`` into the palette ``colors (m, 3)`` RGB or
     ``(m, 4)`` RGBA ``uint8``.  A PNG is written as a palette PNG (with tRNS
     for RGBA), with ``text`` (keyword: value) in tEXt chunks and the
-    ancillary ``chunks`` (``(kind, data)``, see :func:`png.encode_indexed`); a GIF by
+    ancillary ``chunks`` (``(kind, data)``), smaller and slower as
+    ``optimize`` rises, its palette in the given order when ``keep_order``
+    (:func:`quantize.png.encode_indexed`); a GIF by
     :mod:`quantize.gif`; anything else as OpenCV writes the true-colour (or
     RGBA, where the format has alpha) picture.  Raises
     :class:`ImageWriteError` when the picture cannot be encoded so (a GIF
@@ -121,7 +123,7 @@ def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text:
     suffix = suffix.lower()
     try:
         if suffix == ".png":
-            return png.encode_indexed(indices, colors, text, chunks=chunks)
+            return png.encode_indexed(indices, colors, text, chunks=chunks, optimize=optimize, keep_order=keep_order)
         if suffix == ".gif":
             from . import gif
 

@@ -11,3 +11,4 @@ PALETTE_FORMATS = ("gpl", "json", "txt", "png", "none")  # batch: the palette fi
 SPEEDS = range(1, 11)  # --speed: 1 slowest and best, 10 fastest (see pipeline.SPEED_SCHEDULE)
 DEFAULT_SPEED = 4
 SPACES = ("rgb", "oklab", "lab")  # where k-means and the nearest-colour search measure distance
+PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX = 2, 4  # --optimize: 0 (fastest) .. 4 (smallest), see png.TRIALS

@@ -43,7 +43,7 @@ LAYERS = {
     "metrics": COLOUR, "metrics.*": COLOUR,
     "pipeline": COLOUR, "pipeline.*": COLOUR,
     # io: decoding (the only cv2 importer), encoders, palette files, reports and plots
-    "imageio": IO, "exif": IO, "png": IO, "gif": IO, "palette": IO, "report": IO, "plots": IO,
+    "imageio": IO, "exif": IO, "png": IO, "png_order": IO, "gif": IO, "palette": IO, "report": IO, "plots": IO,
     "reading": IO, "headers": IO, "colour_profile": IO, "metadata": IO, "animation": IO, "apng": IO,
     # commands: one module per command, and the shared file discovery
     "files": COMMANDS, "batch": COMMANDS, "elbow": COMMANDS, "cluster": COMMANDS, "vectors": COMMANDS,

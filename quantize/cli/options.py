@@ -10,6 +10,7 @@ import click
 
 from ..errors import ParameterError
 from ..limits import COLOUR_INITS, DEFAULT_SPEED, DITHER_METHODS, INITS, MAX_COLORS, MAX_PIXELS, SPACES, SPEEDS
+from ..limits import PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX
 from .words import EXIT_LARGER, EXIT_QUALITY, OneLineUsageError, note
 
 def kmeans_options(speed: bool = True, space: bool | None = None):
@@ -119,12 +120,15 @@ def image_output_options(command):
                           "N alone means (9/10 N)-N."),
         click.option("--skip-if-larger", is_flag=True,
                      help=f"Write nothing if the output would be larger than the input (exit {EXIT_LARGER})."),
+        click.option("--optimize", type=click.IntRange(0, PNG_OPTIMIZE_MAX), default=PNG_OPTIMIZE_DEFAULT,
+                     show_default=True, help=f"PNG compression effort, 0-{PNG_OPTIMIZE_MAX} (as oxipng's -o): higher is "
+                     "smaller and slower, 0 is the plain writer; the pixels are the same."),
         max_pixels_option,
     ]
 
     @functools.wraps(command)
     def gather(*args, dither, dither_strength, no_autorotate, no_color_management, strip, skip_if_larger, max_pixels,
-               quality, **kwargs):
+               quality, optimize, **kwargs):
         from ..files import OutputOptions, ReadOptions
 
         if dither == "none" and given("dither_strength"):
@@ -133,7 +137,7 @@ def image_output_options(command):
         read = ReadOptions(autorotate=not no_autorotate, max_pixels=max_pixels,
                            colour_management=not no_color_management)
         render = OutputOptions(dither=dither, dither_strength=dither_strength, skip_if_larger=skip_if_larger,
-                               quality=quality, read=read, strip=strip)
+                               quality=quality, read=read, strip=strip, optimize=optimize)
         return command(*args, render=render, **kwargs)
 
     for option in reversed(options):
