@@ -199,7 +199,8 @@ def png_chunks(path):
 @pytest.mark.parametrize("name, size, bound", [("badge-rgba.png", (160, 160), 5), ("logo-rgba.png", (320, 120), 1)])
 def test_rgba_becomes_a_palette_png_with_transparency(samples, tmp_path, name, size, bound):
     """The soft-edged badge and the anti-aliased logo (sample_images/make_badge.py
-    and make_logo.py draw them): a palette PNG with tRNS at the fewest bits;
+    and make_logo.py draw them): a palette PNG with tRNS at the fewest bits
+    (or 8, where a byte a pixel deflates smaller);
     every fully transparent pixel exactly transparent, in one entry; the soft
     edge kept in several alpha levels; the mean alpha error small (measured at
     K=16 with seed 0: 3.9 and 0.36; pngquant --nofs 16 gives 9.0 and 0.37)."""
@@ -208,7 +209,7 @@ def test_rgba_becomes_a_palette_png_with_transparency(samples, tmp_path, name, s
     assert run(samples / name, "-k", 16, "-o", out, "--seed", 0).exit_code == 0
     chunks = png_chunks(out)
     width, height, depth, colour_type = struct.unpack(">IIBB", chunks["IHDR"][:10])
-    assert (colour_type, depth) == (3, 4) and (width, height) == size
+    assert colour_type == 3 and depth in (4, 8) and (width, height) == size  # the fewest bits, or a byte a pixel
     assert 1 <= len(chunks["tRNS"]) < len(chunks["PLTE"]) // 3  # only the entries that are not opaque
     back = read_image(out)
     alpha, was = back[:, :, 3].astype(int), source[:, :, 3].astype(int)

@@ -16,10 +16,12 @@ def test_palette_png_decodes_to_the_same_pixels(n_colors):
     rng = np.random.default_rng(n_colors)
     palette = rng.integers(0, 256, size=(n_colors, 3), dtype=np.uint8)
     indices = rng.integers(0, n_colors, size=(13, 29), dtype=np.uint8)  # odd width: padding
-    data = encode_indexed(indices, palette)
+    data = encode_indexed(indices, palette, optimize=0)  # the plain writer: the fewest bits
     width, height, depth, colour_type = struct.unpack(">IIBB", data[16:26])
     assert (width, height, colour_type) == (29, 13, 3)
     assert depth == bit_depth(n_colors) and depth in (1, 2, 4, 8)
+    assert np.array_equal(cv2.imdecode(np.frombuffer(encode_indexed(indices, palette), np.uint8), cv2.IMREAD_COLOR),
+                          cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))  # the default: same pixels
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(decoded[:, :, ::-1], palette[indices])
 

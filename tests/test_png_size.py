@@ -58,7 +58,8 @@ def test_every_level_decodes_to_the_plain_writers_pixels(m, alpha):
         data = png.encode_indexed(indices, colors, optimize=level)
         assert np.array_equal(decoded(data), expected), level
         header = chunks(data)[b"IHDR"][0]
-        assert header[8] == png.bit_depth(m) == {2: 1, 4: 2, 16: 4, 256: 8}[m]  # the fewest bits
+        assert png.bit_depth(m) == {2: 1, 4: 2, 16: 4, 256: 8}[m]
+        assert header[8] == png.bit_depth(m) or (level >= 2 and header[8] == 8)  # the fewest bits, or a byte
         assert len(chunks(data)[b"PLTE"][0]) == 3 * m
         assert png.encode_indexed(indices, colors, optimize=level) == data  # deterministic
 
@@ -189,3 +190,29 @@ def test_output_options_check_the_level_and_the_record_leaves_it_out():
     assert OutputOptions().optimize == png.OPTIMIZE_DEFAULT
     made = [parameters(16, KMeansOptions(), OutputOptions(optimize=level)) for level in LEVELS]
     assert all(m == made[0] for m in made) and "optimize" not in made[0]  # bytes change, not pixels
+
+
+@pytest.mark.parametrize("m", [2, 4, 16])
+def test_a_byte_a_pixel_is_tried_and_kept_only_when_smaller(m):
+    """At the top level (every trial in full), a palette of fewer than 256
+    entries is tried at its fewest bits and at 8 bits a pixel: the IDAT
+    written is the smallest over both depths' trials, and its depth is one
+    of them."""
+    import deflate
+
+    from quantize import png_order
+
+    indices = picture(m)
+    colors = np.random.default_rng(m).integers(0, 256, (m, 3), dtype=np.uint8)
+    data = png.encode_indexed(indices, colors, optimize=png.OPTIMIZE_MAX)
+    assert np.array_equal(decoded(data), decoded(png.encode_indexed(indices, colors, optimize=0)))
+    orders, filters, _, level = png.TRIALS[png.OPTIMIZE_MAX]
+    sizes = {}
+    for method in dict.fromkeys(orders + ("popularity",)):
+        ordered, _ = png_order.reorder(indices, colors, png_order.palette_order(indices, colors, method))
+        for bits in (png.bit_depth(m), 8):
+            for kind in filters:
+                raw = png_order.filtered(png._pack_rows(ordered, bits), kind).tobytes()
+                sizes[bits] = min(sizes.get(bits, 1 << 30), len(deflate.zlib_compress(raw, level)))
+    depth = chunks(data)[b"IHDR"][0][8]
+    assert len(b"".join(chunks(data)[b"IDAT"])) == min(sizes.values()) == sizes[depth]
