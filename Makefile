@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/bench_wu.py
 	$(PY) bench/bench_startup.py
 	$(PY) bench/bench_liq.py
+	$(PY) bench/bench_optimize_time.py
 	$(PY) bench/bench_filesize.py
 
 clean:

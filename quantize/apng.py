@@ -59,7 +59,10 @@ def encode_apng(frames: np.ndarray, colors: np.ndarray, text: dict | None = None
     plays = 1 if loop is None else int(loop)
     head, out, sequence = [], [], 0
     for index in range(n):
-        parts = chunks(encode_indexed(frames[index], colors, text if index == 0 else None, keep_order=True))
+        # One PLTE and one IHDR for all frames: the palette in its order, the same bit depth
+        # (level 1 never tries another depth), each frame's rows filtered and deflated as it suits.
+        parts = chunks(encode_indexed(frames[index], colors, text if index == 0 else None, keep_order=True,
+                                      optimize=1))
         data = [body for kind, body in parts if kind == b"IDAT"]
         if index == 0:
             head = [_chunk(kind, body) for kind, body in parts if kind not in (b"IDAT", b"IEND")]

@@ -34,7 +34,7 @@ OPTIMIZE_DEFAULT = PNG_OPTIMIZE_DEFAULT
 _ORDERS, _FILTERS = ("battiato", "mzeng", "luminance"), ("minsum", "0", "1", "2", "4")
 TRIALS = {
     1: (("battiato",), ("auto",), None, 10),
-    2: (("battiato",), _FILTERS, 1, 11),
+    2: (("battiato",), _FILTERS, 1, 10),
     3: (_ORDERS + ("popularity",), _FILTERS + ("3",), 6, 12),
     4: (_ORDERS + ("popularity",), _FILTERS + ("3",), None, 12),
 }

@@ -287,3 +287,20 @@ def test_a_shared_palette_counts_every_frame_of_an_animation(tmp_path):
     assert len(np.unique(frames[0].reshape(-1, 3), axis=0)) < len(used)
     palette = fit_shared_palette([str(source)], len(used), KMeansOptions(seed=0), OutputOptions())
     assert sorted(map(tuple, palette[:, :3].tolist())) == sorted(map(tuple, used.tolist()))
+
+
+def test_apng_frames_share_one_bit_depth_and_palette_order():
+    """An APNG has one IHDR and one PLTE: every frame is written at the
+    palette's fewest bits and in its order (the optimizer's per-image choices
+    of depth and order would make later frames decode wrong)."""
+    from quantize import apng, png
+
+    frames = np.stack([np.where(np.indices((20, 24)).sum(0) % (i + 2) == 0, i, 3 - i).astype(np.uint8)
+                       for i in range(4)])
+    colors = COLOURS[:4]
+    data = apng.encode_apng(frames, colors, durations=[100] * 4)
+    assert data[24] == png.bit_depth(len(colors))  # IHDR's bit depth
+    with Image.open(io.BytesIO(data)) as image:
+        for i in range(4):
+            image.seek(i)
+            assert np.array_equal(np.asarray(image.convert("RGB")), colors[frames[i]])
