@@ -168,8 +168,7 @@ def encode_indexed(indices: np.ndarray, colors: np.ndarray, text: dict | None = 
             inverse = np.empty(256, dtype=np.uint8)
             inverse[order] = np.arange(len(order))
             indices, colors = inverse[indices], colors[order]
-        translucent = int(np.count_nonzero(colors[:, 3] < 255))
-        transparency = _chunk(b"tRNS", colors[:translucent, 3].tobytes()) if translucent else b""
+        transparency = _transparency(colors)
         colors = np.ascontiguousarray(colors[:, :3])
     depth = bit_depth(len(colors))
     return _png(w, depth, 3, _pack_rows(indices, depth), _ancillary(colors, transparency, text, chunks))
@@ -184,8 +183,6 @@ def _ancillary(colors: np.ndarray, transparency: bytes, text, chunks) -> list[by
     first = [_chunk(kind, data) for kind, data in chunks if kind in BEFORE_PALETTE]
     later = [_chunk(kind, data) for kind, data in chunks if kind not in BEFORE_PALETTE]
     return [*first, _chunk(b"PLTE", colors.tobytes()), transparency, *later, *texts]
-
-
 
 
 def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, optimize: int,
@@ -205,43 +202,53 @@ def _encode_optimized(indices: np.ndarray, colors: np.ndarray, text, chunks, opt
     # From level 2, fewer than 8 bits a pixel are tried at 8 bits too: a byte a pixel
     # often deflates smaller (1-4 % on half the photos at K = 8 and 16).
     depths = (depth,) if depth == 8 or optimize < 2 else (depth, 8)
-    trials = []  # (method, filter, palette order, bits a pixel)
-    for method in ("popularity",) if keep_order else orders:
-        order = png_order.palette_order(indices, colors, method)
-        trials += [(method, kind, order, bits) for bits in depths for kind in filters]
+    layouts = [(png_order.palette_order(indices, colors, method), bits)  # (palette order, bits a pixel)
+               for method in (("popularity",) if keep_order else orders) for bits in depths]
+    trials = [(layout, kind) for layout in layouts for kind in filters]
     if first_level is not None and len(trials) > 1:
-        trials = [min(trials, key=lambda trial: _first_pass(indices, trial, first_level))]
+        trials = [_first_pass(indices, colors, layouts, filters, first_level)]
     best = None
-    for _, kind, order, bits in trials:
+    for (order, bits), kind in trials:
         ordered, palette = png_order.reorder(indices, colors, order)
         raw = png_order.filtered(_pack_rows(ordered, bits), kind)
         data = deflate.zlib_compress(raw.tobytes(), level)
         if best is None or len(data) < len(best[0]):
             best = data, palette, bits
     data, palette, depth = best
-    transparency = b""
-    if palette.shape[1] == 4:
-        translucent = int(np.count_nonzero(palette[:, 3] < 255))
-        transparency = _chunk(b"tRNS", palette[:translucent, 3].tobytes()) if translucent else b""
-    header = struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0)
-    extra = _ancillary(np.ascontiguousarray(palette[:, :3]), transparency, text, chunks)
-    return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *extra, _chunk(b"IDAT", data), _chunk(b"IEND", b"")])
+    extra = _ancillary(np.ascontiguousarray(palette[:, :3]), _transparency(palette), text, chunks)
+    return _file(w, h, depth, 3, extra, data)
 
 
-def _first_pass(indices: np.ndarray, trial, level: int) -> int:
-    """The deflated size, at libdeflate ``level``, of one band of 16 rows in
-    four (all of them in a small image) reordered and filtered as ``trial``
-    says: a quick ranking of the trials."""
+def _transparency(palette: np.ndarray) -> bytes:
+    """The tRNS chunk of an RGBA ``palette`` whose entries that are not opaque
+    come first (empty when every entry is opaque, or the palette is RGB)."""
+    translucent = int(np.count_nonzero(palette[:, 3] < 255)) if palette.shape[1] == 4 else 0
+    return _chunk(b"tRNS", palette[:translucent, 3].tobytes()) if translucent else b""
+
+
+def _first_pass(indices: np.ndarray, colors: np.ndarray, layouts, filters, level: int):
+    """The trial ``((order, bits), filter)`` whose band of 16 rows in four
+    (all of them in a small image), reordered, packed and filtered so,
+    deflates smallest at libdeflate ``level`` (the first on a tie): a quick
+    ranking of the trials.  Each layout's band is packed once."""
     import deflate
 
     from . import png_order
 
-    _, kind, order, depth = trial
-    band = (np.arange(len(indices)) // 16) % 4 == 0 if len(indices) >= 64 else slice(None)
-    inverse = np.zeros(256, dtype=np.uint8)
-    inverse[order] = np.arange(len(order), dtype=np.uint8)
-    return len(deflate.zlib_compress(png_order.filtered(_pack_rows(inverse[indices[band]], depth), kind).tobytes(),
-                                     level))
+    band = indices[(np.arange(len(indices)) // 16) % 4 == 0] if len(indices) >= 64 else indices
+    sizes = []
+    for order, bits in layouts:
+        packed = _pack_rows(png_order.reorder(band, colors, order)[0], bits)
+        sizes += [(len(deflate.zlib_compress(png_order.filtered(packed, kind).tobytes(), level)), ((order, bits), kind))
+                  for kind in filters]
+    return min(sizes, key=lambda pair: pair[0])[1]
+
+
+def _file(width: int, height: int, depth: int, colour_type: int, chunks, data: bytes) -> bytes:
+    """PNG bytes: the signature, IHDR, the encoded ``chunks``, IDAT of the zlib
+    stream ``data``, IEND."""
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *chunks, _chunk(b"IDAT", data), _chunk(b"IEND", b"")])
 
 
 def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) -> bytes:
@@ -253,8 +260,7 @@ def _png(width: int, depth: int, colour_type: int, rows: np.ndarray, chunks=()) 
     size = height * stride
     data = _deflate_pieces(size, lambda start, stop: filtered_piece(rows, start, stop),
                            LEVEL_SMALL if size < LARGE_FROM else LEVEL_LARGE)
-    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
-    return b"".join([_SIGNATURE, _chunk(b"IHDR", header), *chunks, _chunk(b"IDAT", data), _chunk(b"IEND", b"")])
+    return _file(width, height, depth, colour_type, chunks, data)
 
 
 def filtered_piece(rows: np.ndarray, start: int, stop: int) -> bytes:
