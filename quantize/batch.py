@@ -22,7 +22,7 @@ import numpy as np
 from .discover import DEFAULT_PATTERNS, Kind, find_images
 from .errors import Cancelled, OutputExistsError, ParameterError, QualityTooLowError, QuantizeError
 from .errors import OutputLargerError
-from .files import OutputOptions, parameters, quantize_file, recorded_parameters
+from .files import OutputOptions, open_source, parameters, quantize_file, recorded_parameters
 from .histogram import color_histogram, sum_histograms
 from .imageio import atomic_write
 from .palette import load_palette
@@ -259,14 +259,10 @@ def fit_shared_palette(sources, k: int, options: KMeansOptions, output_options: 
 def _histogram(source, read):
     """The colour histogram of the image file ``source``, read as ``read``
     says; of an animation, the sum over its frames (its job maps them all)."""
-    from .animation import open_animation, summed_histogram
-    from .reading import image_file, read_bytes
+    from .animation import Animation, summed_histogram
 
-    data = read_bytes(source, max_pixels=read.max_pixels)
-    clip = open_animation(source, data, read.max_pixels)
-    if clip is not None:
-        return summed_histogram(clip)
-    return color_histogram(image_file(source, data, **asdict(read)).pixels)
+    image = open_source(source, read)
+    return summed_histogram(image) if isinstance(image, Animation) else color_histogram(image.pixels)
 
 
 def _skipped(source: str, output: str, k: int, wanted: dict, before: BatchRecord | None) -> BatchRecord:

@@ -329,6 +329,16 @@ def _check_request(source, output, palette_path, trace_path, *, force: bool, col
                              reason="quality-and-palette", path=source, parameter="quality")
 
 
+def open_source(source, read: ReadOptions, animated: bool = True):
+    """The image file ``source`` read as ``read`` says: an :class:`Animation`
+    when ``animated`` and it holds several frames (checked against the pixel
+    limit from its headers, nothing decoded), else the decoded
+    :class:`~quantize.reading.ImageFile`."""
+    data = read_bytes(source, max_pixels=read.max_pixels)
+    clip = open_animation(source, data, read.max_pixels) if animated else None
+    return clip if clip is not None else image_file(source, data, **asdict(read))
+
+
 def _read(source, read: ReadOptions, animated: bool = False, strip: bool = False):
     """The pixels of the image file ``source`` (with ``animated``, an
     :class:`Animation` when it holds several frames), the bytes of the file,
@@ -336,11 +346,9 @@ def _read(source, read: ReadOptions, animated: bool = False, strip: bool = False
     an sRGB tag when the file declared its colours, its metadata unless
     ``strip`` (only the pixels are kept, so that they go as soon as the
     caller lets them go)."""
-    data = read_bytes(source, max_pixels=read.max_pixels)
-    clip = open_animation(source, data, read.max_pixels) if animated else None
-    if clip is not None:
-        return clip, int(data.size), (), ()
-    image = image_file(source, data, **asdict(read))
+    image = open_source(source, read, animated)
+    if isinstance(image, Animation):
+        return image, int(image.data.size), (), ()
     notes = (f"{source} has {image.frames} frames: quantized the first",) if image.frames > 1 else ()
     if image.cut_short:
         notes += (f"{source} is cut short: quantized what it holds",)
