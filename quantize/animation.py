@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import ImageReadError, ImageWriteError, QualityTooLowError
+from .errors import ImageReadError, QualityTooLowError
 from .headers import PNG_SIGNATURE, frame_count, header_size
 from .histogram import color_histogram, sum_histograms
 from .options import KMeansOptions
@@ -228,8 +228,10 @@ def encode_animation(suffix: str, result: QuantizedImage, timing: Timing, text: 
     as an animated GIF (``suffix`` .gif) or an APNG (.png, with ``text`` in
     tEXt chunks), with the frames' durations and the loop count of
     ``timing``."""
+    from .imageio import written_for
+
     colors = result.palette
-    try:
+    with written_for(path):
         if suffix.lower() == ".gif":
             from .gif import encode_gif_frames
 
@@ -239,8 +241,3 @@ def encode_animation(suffix: str, result: QuantizedImage, timing: Timing, text: 
         from .apng import encode_apng
 
         return encode_apng(result.indices, colors, text, durations=timing.durations, loop=timing.loop)
-    except ImageWriteError as error:
-        if path is None:
-            raise
-        raise ImageWriteError(f"{path}: {error}", reason=error.reason, path=path, parameter=error.parameter,
-                              value=error.value, limit=error.limit) from None

@@ -121,7 +121,7 @@ def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text:
     are for, when given.
     """
     suffix = suffix.lower()
-    try:
+    with written_for(path):
         if suffix == ".png":
             return png.encode_indexed(indices, colors, text, chunks=chunks, optimize=optimize, keep_order=keep_order)
         if suffix == ".gif":
@@ -136,12 +136,20 @@ def encode_quantized(suffix: str, indices: np.ndarray, colors: np.ndarray, text:
         ok, buffer = cv2.imencode(suffix, pixels)
         if not ok:
             raise ImageWriteError(f"cannot encode an image as {suffix}")
+    return buffer.tobytes()
+
+
+@contextmanager
+def written_for(path):
+    """An :class:`ImageWriteError` raised inside names ``path``, the file the
+    bytes are for (its message starts with it), when given."""
+    try:
+        yield
     except ImageWriteError as error:
         if path is None:
             raise
         raise ImageWriteError(f"{path}: {error}", reason=error.reason, path=path, parameter=error.parameter,
                               value=error.value, limit=error.limit) from None
-    return buffer.tobytes()
 
 
 def write_quantized(path, indices: np.ndarray, colors: np.ndarray) -> int:
