@@ -17,7 +17,7 @@ _WHERE = {
     "read_image": "imageio", "write_quantized": "imageio",
     "QuantizeError": "errors", "ParameterError": "errors", "ImageReadError": "errors",
     "ImageWriteError": "errors", "OutputExistsError": "errors", "OutputLargerError": "errors",
-    "QualityTooLowError": "errors", "Cancelled": "errors",
+    "QualityTooLowError": "errors", "Cancelled": "errors", "VectorDataError": "errors",
 }
 
 __all__ = ["__version__", "write_image", *_WHERE]

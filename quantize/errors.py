@@ -44,6 +44,12 @@ REASONS = {
     "needs-dask": "a Dask scheduler is given and Dask is not installed",
     "larger": "the output would be larger than the input; value: its bytes, limit: the input's",
     "in-use": "a batch output folder is held by another batch; value: the id of its process, or None",
+    "not-finite": "a vector file holds NaN or infinity; value: the first row (from 0) that does",
+    "not-real": "a vector file holds no real numbers (objects, text, complex); value: its dtype",
+    "shape-mismatch": "vectors do not have the shape a model (or the training set) expects; value: theirs, "
+                      "limit: the expected",
+    "needs-minibatch": "full k-means on vectors larger than the memory available; value: the bytes it needs, "
+                       "limit: the bytes available",
 }
 
 
@@ -64,6 +70,13 @@ class QuantizeError(Exception):
 
 class ParameterError(QuantizeError, ValueError):
     """A parameter is out of range or of the wrong kind (exit code 2)."""
+
+    exit_code = 2
+
+
+class VectorDataError(QuantizeError):
+    """A vector file or model cannot be used as it is: NaN or infinity, no
+    real numbers, or a shape the model does not take (exit code 2)."""
 
     exit_code = 2
 
