@@ -59,6 +59,7 @@ bench: install
 	$(PY) bench/bench_liq.py
 	$(PY) bench/bench_optimize_time.py
 	$(PY) bench/bench_filesize.py
+	$(PY) bench/bench_filesize_bound.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/output .pytest_cache .hypothesis
