@@ -147,3 +147,42 @@ def test_broken_files_name_themselves(tmp_path):
         with pytest.raises(ImageReadError, match=message) as error:
             load_vectors(tmp_path / name)
         assert str(error.value).startswith(f"{tmp_path / name}: ") and "\n" not in str(error.value)
+
+
+# --- through quantize cluster -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cluster_takes_values_as_they_are(tmp_path):
+    """scikit-learn's digits as float64 0..16 and /16 (a power of two: exact) cluster
+    alike, centroids 16 times apart: the values reach k-means unscaled."""
+    from sklearn.datasets import load_digits
+
+    from quantize.cluster import run
+    from quantize.pipeline import KMeansOptions
+
+    images = load_digits().images[:600].astype(np.float64)
+    np.save(tmp_path / "sixteen.npy", images)
+    np.save(tmp_path / "unit.npy", images / 16)
+    for minibatch in (False, True):
+        sixteen = run(tmp_path / "sixteen.npy", 10, None, KMeansOptions(seed=0), minibatch=minibatch).main
+        unit = run(tmp_path / "unit.npy", 10, None, KMeansOptions(seed=0), minibatch=minibatch).main
+        np.testing.assert_array_equal(sixteen.labels, unit.labels)
+        np.testing.assert_array_equal(sixteen.centroids, unit.centroids * 16)
+        assert sixteen.centroids.max() > 8 >= 1 >= unit.centroids.max()
+
+
+def test_the_command_line_says_why_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from quantize.cli import cli
+
+    values = np.zeros((10, 4))
+    values[7, 1] = np.nan
+    np.save(tmp_path / "nan.npy", values)
+    np.save(tmp_path / "objects.npy", np.array([[1, None]], dtype=object), allow_pickle=True)
+    result = CliRunner().invoke(cli, ["cluster", str(tmp_path / "nan.npy"), "-k", "2"])
+    assert (result.exit_code, result.stderr) == (2, f"quantize: {tmp_path / 'nan.npy'}: row 7 holds NaN\n")
+    result = CliRunner().invoke(cli, ["cluster", str(tmp_path / "objects.npy"), "-k", "2"])
+    assert (result.exit_code, result.stderr) == (2, f"quantize: {tmp_path / 'objects.npy'}: holds object values, "
+                                                    "not real numbers (integers, floats or booleans)\n")
