@@ -205,6 +205,8 @@ def load_inputs(paths, *, size: int = 28, grey: bool = True, jobs: int = 1, max_
     or a file that is none of those kinds.
     """
     _check_arguments(size, jobs)
+    if isinstance(paths, (str, bytes, os.PathLike)):  # one path, not its letters
+        paths = [paths]
     sources = [(_kind_of(given), given) for given in paths]
     if not sources:
         raise ParameterError("paths: give at least one input")

@@ -160,6 +160,7 @@ def test_load_inputs_refuses_vectors_of_another_length_before_decoding(inputs, m
 def test_load_inputs_returns_one_memory_map_as_it_is(inputs):
     tmp_path, _, array = inputs
     data = load_inputs([tmp_path / "three.npy"])
+    assert load_inputs(str(tmp_path / "three.npy")).names == load_inputs(tmp_path / "three.npy").names == data.names
     assert isinstance(data.vectors, np.memmap) and not data.vectors.flags.writeable
     assert data.names == ("three.npy#0", "three.npy#1", "three.npy#2") and data.shape == (6, 6)
     np.testing.assert_array_equal(data.vectors, array.reshape(3, 36))
