@@ -1,4 +1,5 @@
-"""Many images as vectors, for k-means on whole pictures (``quantize cluster``).
+"""Many images as vectors, for k-means on whole pictures (``quantize cluster``)
+and for labelling new ones with a model (``quantize classify``).
 
 :func:`load_vectors` reads one ``source``:
 
@@ -19,14 +20,19 @@
   which gets a note.
 * **MNIST's IDX files**: ``train-images-idx3-ubyte`` (or any ``*idx3-ubyte``),
   optionally gzipped; labels come from the matching
-  ``train-labels-idx1-ubyte[.gz]`` beside it when there is one.
+  ``train-labels-idx1-ubyte[.gz]`` beside it when there is one.  MNIST's
+  test set beside its training set: :func:`find_test_source`.
 * **a ``.npy`` array**: ``(n, d)``, ``(n, h, w)``, ``(n, h, w, 1)`` or
-  ``(n, h, w, 3)``; ``uint8`` (or any integers within 0..255) scaled by
-  1/255, floats kept as they are (they must be finite and within [0, 1]),
-  booleans as 0 and 1.
+  ``(n, h, w, 3)``.  ``uint8`` is pixels, scaled by 1/255; ``bool`` is 0 and
+  1; any other real type (other integers too) is taken as it is, at any
+  range, memory-mapped and not copied; NaN or infinity, and types that are
+  not real numbers, are refused (:class:`~quantize.errors.VectorDataError`).
+  See :mod:`quantize.vector_files`.
 
 IDX files and arrays keep their own picture size: ``size``, ``grey`` and
-``max_pixels`` apply to folders only.
+``max_pixels`` apply to folders only.  :attr:`VectorSet.unit_range` says
+whether the vectors are pixels in [0, 1], :attr:`VectorSet.preprocessing`
+how they were made.
 
 ``labels`` (a file) gives or replaces the true labels: a ``.npy`` array
 ``(n,)``, or a CSV file, either one label per line in the order of the
@@ -34,40 +40,44 @@ vectors or ``name,label`` rows matched to :attr:`VectorSet.names` (or to
 their base names), with an optional header (``input,label`` or
 ``name,label``; ``label`` for one column).  Labels from a CSV file are text.
 
+:func:`load_inputs` reads any mix of single images, folders, IDX files and
+arrays as one set (what a model labels); :func:`working_bytes` and
+:func:`available_memory` say whether full k-means fits in memory.
+
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> np.save(folder / "four.npy", np.arange(4 * 9, dtype=np.uint8).reshape(4, 9))
 >>> data = load_vectors(folder / "four.npy")
->>> data.vectors.shape, data.vectors.dtype, data.shape, data.names[1], data.labels
-((4, 9), dtype('float32'), (3, 3), 'four.npy#1', None)
+>>> data.vectors.shape, data.vectors.dtype, data.shape, data.names[1], data.labels, data.unit_range
+((4, 9), dtype('float32'), (3, 3), 'four.npy#1', None, True)
 """
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import math
-import re
-import zlib
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from .discover import Kind, find_images
-from .errors import ImageReadError, ParameterError
+from .errors import ImageReadError, ParameterError, VectorDataError
 from .imageio import READ_SUFFIXES, decoders_quiet, over_black, read_image, resize_padded, to_grey
 from .limits import MAX_PIXELS
 from .progress import ProgressCallback, notify
+from .vector_files import (IDX_IMAGES, IDX_LABELS, IDX_NAME, find_test_source, idx_labels_path,  # noqa: F401
+                           read_idx, read_labels, read_npy, sniff_idx)
 
-IDX_IMAGES = 0x00000803  # unsigned bytes, three dimensions: (n, h, w)
-IDX_LABELS = 0x00000801  # unsigned bytes, one dimension: (n,)
 MAX_SIZE = 1024  # the largest picture side a folder's images are fitted into
-_IDX_NAME = re.compile(r"idx\d-ubyte(\.gz)?$", re.IGNORECASE)
 _BLOCK = 256  # images handed to the threads at a time (memory, and a prompt stop)
 REPORT_MARKERS = ("clusters.json", "assignments.csv")  # a folder holding both holds a cluster report
+PIXELS = 1 / 255  # the scale of 8-bit pixels
+
+
+def _unknown() -> dict:
+    return {"source": None, "size": None, "grey": None, "scale": None}
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,11 @@ class VectorSet:
 
     Attributes
     ----------
-    vectors : (n, d) float32
-        One image a row, values in [0, 1] (0 black).
+    vectors : (n, d) array
+        One image a row: ``float32`` in [0, 1] (0 black) for folders, IDX
+        files and ``uint8`` or ``bool`` arrays; for any other real ``.npy``
+        array its own values and type, a read-only memory-mapped view of the
+        file (see :mod:`quantize.vector_files`).
     shape : tuple of int
         One vector as a picture: ``(h, w)`` grey or ``(h, w, 3)`` RGB, or
         ``(d,)`` for vectors that are not pictures; ``d = prod(shape)``.
@@ -91,7 +104,17 @@ class VectorSet:
         ``(name, cause)`` of each file of a folder that could not be read
         (the cause one line), in path order.
     notes : tuple of str
-        Remarks for the user: the folders skipped as cluster reports.
+        Remarks for the user: the folders skipped as cluster reports, an
+        array read into memory.
+    unit_range : bool
+        Whether the vectors are pixels in [0, 1] (False for an array taken
+        as it is: a picture of one is then shown at its own min..max).
+    preprocessing : dict
+        How the vectors were made, JSON-ready: ``source`` (``"folder"``,
+        ``"idx"`` or ``"npy"``; from :func:`load_inputs` also ``"image"``, or
+        ``"mixed"``), ``size`` and ``grey`` (a folder's pictures; ``grey``
+        True for IDX; None where they do not apply) and ``scale`` (1/255 for
+        8-bit pixels, 1.0 for booleans, None for values taken as they are).
     """
 
     vectors: np.ndarray
@@ -100,6 +123,8 @@ class VectorSet:
     labels: np.ndarray | None
     failures: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    unit_range: bool = True
+    preprocessing: dict = field(default_factory=_unknown)
 
 
 def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs: int = 1,
@@ -119,13 +144,11 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
 
     Raises :class:`ImageReadError` when ``source`` is missing, is not a valid
     IDX file or array, or (a folder) holds no image that can be read;
-    :class:`ParameterError` for a bad argument, a single image as ``source``,
-    or labels that do not match the vectors.
+    :class:`VectorDataError` for an array of NaN, infinity or no real
+    numbers; :class:`ParameterError` for a bad argument, a single image as
+    ``source``, or labels that do not match the vectors.
     """
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 1 <= size <= MAX_SIZE:
-        raise ParameterError(f"size must be a whole number from 1 to {MAX_SIZE}, got {size!r}")
-    if not isinstance(jobs, (int, np.integer)) or isinstance(jobs, bool) or jobs < 1:
-        raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    _check_arguments(size, jobs)
     path = Path(source)
     notify(on_progress, 0.0)
     if path.is_dir():
@@ -135,7 +158,7 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
         raise ImageReadError(f"{source}: no such file or folder")
     elif path.suffix.lower() == ".npy":
         data = _load_npy(path)
-    elif _IDX_NAME.search(path.name) or _sniff_idx(path):
+    elif IDX_NAME.search(path.name) or sniff_idx(path):
         data = _load_idx(path, want_labels=labels is None)
     elif path.suffix.lower() in READ_SUFFIXES:
         raise ParameterError(f"{source}: is a single image; give a folder, an IDX file or a .npy array")
@@ -145,6 +168,192 @@ def load_vectors(source, *, size: int = 28, grey: bool = True, labels=None, jobs
         data = replace(data, labels=read_labels(labels, data.names))
     notify(on_progress, 1.0)
     return data
+
+
+def _check_arguments(size, jobs) -> None:
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 1 <= size <= MAX_SIZE:
+        raise ParameterError(f"size must be a whole number from 1 to {MAX_SIZE}, got {size!r}")
+    if not isinstance(jobs, (int, np.integer)) or isinstance(jobs, bool) or jobs < 1:
+        raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}")
+
+
+# --- many inputs at once (quantize classify) -------------------------------------------------------
+
+
+def load_inputs(paths, *, size: int = 28, grey: bool = True, jobs: int = 1, max_pixels: int | None = MAX_PIXELS,
+                describe=None) -> VectorSet:
+    """Any mix of single image files, folders, IDX files and ``.npy`` arrays
+    as one :class:`VectorSet`, in the order of ``paths``: the vectors a model
+    labels (no labels are read).
+
+    Single images and folders' images are made vectors exactly as
+    :func:`load_vectors` makes a folder's (``size``, ``grey``, ``max_pixels``,
+    ``jobs``, ``describe`` as there); IDX files and arrays as there too.
+    Names: a single image's path as given, a folder's images
+    ``<folder as given>/<path below it>``, IDX files' and arrays' vectors
+    ``<file name>#<index>``.  An image that cannot be read (single, or in a
+    folder) goes to ``failures`` and loading goes on.  Every input must give
+    vectors of one length, or :class:`VectorDataError` (``shape-mismatch``,
+    ``value`` its shape, ``limit`` the first input's) names the first input
+    that differs, before any image is decoded; the set's ``shape`` is the
+    first input's.  One memory-mapped array alone is returned as it is (no
+    copy); several inputs are joined in memory.
+
+    Raises :class:`ImageReadError` for a missing input, an unreadable IDX
+    file or array, a folder without a readable image, or when no input at
+    all can be read; :class:`ParameterError` for no inputs, a bad argument,
+    or a file that is none of those kinds.
+    """
+    _check_arguments(size, jobs)
+    if isinstance(paths, (str, bytes, os.PathLike)):  # one path, not its letters
+        paths = [paths]
+    sources = [(_kind_of(given), given) for given in paths]
+    if not sources:
+        raise ParameterError("paths: give at least one input")
+    arrays = {i: _load_idx(Path(given), want_labels=False) if kind == "idx" else _load_npy(Path(given))
+              for i, (kind, given) in enumerate(sources) if kind in ("idx", "npy")}
+    picture = (int(size), int(size)) if grey else (int(size), int(size), 3)
+    _check_lengths(sources, arrays, picture)
+    options = dict(size=int(size), grey=bool(grey), jobs=int(jobs), max_pixels=max_pixels,
+                   describe=describe or str)
+    parts, failures = [], []
+    index = 0
+    while index < len(sources):
+        kind, given = sources[index]
+        if kind == "image":
+            end = index
+            while end < len(sources) and sources[end][0] == "image":
+                end += 1
+            part = _load_images([os.fspath(g) for _, g in sources[index:end]], picture, options)
+            index = end
+        else:
+            part = arrays[index] if index in arrays else _in_folder(given, options)
+            index += 1
+        failures += part.failures
+        if len(part.names):
+            parts.append(part)
+    if not parts:
+        raise ImageReadError(f"none of the {len(failures):,} inputs could be read "
+                             f"(first: {failures[0][0]}: {failures[0][1]})")
+    return _joined(parts, tuple(failures))
+
+
+def _kind_of(given) -> str:
+    """``"folder"``, ``"npy"``, ``"idx"`` or ``"image"``: what the input ``given`` is."""
+    path = Path(given)
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise ImageReadError(f"{os.fspath(given)}: no such file or folder")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return "npy"
+    if IDX_NAME.search(path.name):
+        return "idx"
+    if suffix in READ_SUFFIXES:
+        return "image"
+    if sniff_idx(path):
+        return "idx"
+    raise ParameterError(f"{os.fspath(given)}: not an image, a folder, an IDX file or a .npy array; "
+                         "give one of those")
+
+
+def _check_lengths(sources, arrays, picture) -> None:
+    """:class:`VectorDataError` naming the first input whose vectors' length
+    differs from the first input's (images and folders give ``picture``)."""
+    shapes = [arrays[i].shape if i in arrays else picture for i in range(len(sources))]
+    for (_, given), shape in zip(sources, shapes):
+        if int(np.prod(shape)) != int(np.prod(shapes[0])):
+            raise VectorDataError(
+                f"{os.fspath(given)}: vectors of {_shape_words(shape)}, not of {_shape_words(shapes[0])} as "
+                f"those of {os.fspath(sources[0][1])}", reason="shape-mismatch", path=given, value=tuple(shape),
+                limit=tuple(shapes[0]))
+
+
+def _shape_words(shape) -> str:
+    """``28x28 (784 values)``."""
+    return f"{'x'.join(map(str, shape))} ({int(np.prod(shape)):,} values)"
+
+
+def _load_images(names, picture, options) -> VectorSet:
+    """Single image files (named as given) as vectors, made as a folder's are."""
+    pictures, kept, failures = _decode([(name, Path(name)) for name in names], options["size"], options["grey"],
+                                       options["jobs"], options["max_pixels"], options["describe"])
+    vectors = _as_vectors(pictures)[0] if pictures else np.zeros((0, int(np.prod(picture))), np.float32)
+    return VectorSet(vectors, picture, tuple(names[i] for i in kept), None, tuple(failures),
+                     preprocessing=_pixels("image", options["size"], options["grey"]))
+
+
+def _in_folder(given, options) -> VectorSet:
+    """A folder's images, named ``<folder as given>/<path below it>``."""
+    data = _load_folder(Path(given), options["size"], options["grey"], options["jobs"], options["max_pixels"],
+                        None, options["describe"], None)
+    prefix = os.fspath(given).rstrip("/")
+    return replace(data, names=tuple(f"{prefix}/{name}" for name in data.names), labels=None,
+                   failures=tuple((f"{prefix}/{name}", cause) for name, cause in data.failures))
+
+
+def _joined(parts: list[VectorSet], failures) -> VectorSet:
+    """One :class:`VectorSet` of ``parts`` (of one vector length), no labels."""
+    notes = tuple(note for part in parts for note in part.notes)
+    if len(parts) == 1:  # as it is: a memory map stays one
+        return replace(parts[0], labels=None, failures=failures, notes=notes)
+    vectors = np.concatenate([np.asarray(part.vectors) for part in parts])
+    names = tuple(name for part in parts for name in part.names)
+    preprocessing = {}  # what the parts have in common
+    for key in _unknown():
+        values = {repr(part.preprocessing.get(key)) for part in parts}
+        preprocessing[key] = parts[0].preprocessing.get(key) if len(values) == 1 else None
+    preprocessing["source"] = preprocessing["source"] or "mixed"
+    return VectorSet(vectors, parts[0].shape, names, None, failures, notes,
+                     all(part.unit_range for part in parts), preprocessing)
+
+
+def _pixels(source: str, size, grey) -> dict:
+    return {"source": source, "size": size, "grey": grey, "scale": PIXELS}
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+
+def working_bytes(data: VectorSet) -> int:
+    """The bytes full k-means holds for the vectors of ``data``: ``n * d * 4``
+    for ``float32`` vectors, ``n * d * 8`` for any other type (converted to
+    ``float64``)."""
+    n, d = data.vectors.shape
+    return int(n) * int(d) * (4 if data.vectors.dtype == np.float32 else 8)
+
+
+def available_memory() -> int:
+    """The bytes of memory this process can take now: ``MemAvailable`` of
+    ``/proc/meminfo`` (Linux), else the free physical pages
+    (``os.sysconf``), else all physical memory, else ``sys.maxsize``
+    (unknown); never above a container's memory limit (cgroup v2's
+    ``memory.max``, v1's ``memory.limit_in_bytes``) when there is one."""
+    found = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        if found is None:
+            try:
+                found = os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE")
+            except (AttributeError, ValueError, OSError):
+                pass
+    found = sys.maxsize if found is None or found <= 0 else found
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file, encoding="ascii") as file:
+                limit = int(file.read().strip())  # "max" (no limit) is no number
+        except (OSError, ValueError):
+            continue
+        found = min(found, limit)
+    return int(found)
 
 
 # --- a folder of images ---------------------------------------------------------------------------
@@ -164,37 +373,53 @@ def _load_folder(folder: Path, size, grey, jobs, max_pixels, on_progress, descri
     if not files:
         raise ImageReadError(f"{folder}: no image files found (looked for {', '.join(READ_SUFFIXES)})")
     files.sort(key=lambda item: item[0])
+    pictures, kept, missed = _decode([("/".join(parts), path) for parts, path in files], size, grey, jobs,
+                                     max_pixels, describe, on_progress)
+    failures += missed
+    if not pictures:
+        first, cause = failures[0]
+        raise ImageReadError(f"{folder}: none of the {len(files):,} image files could be read "
+                             f"(first: {first}: {cause})")
+    vectors, shape = _as_vectors(pictures)
+    names = tuple("/".join(files[i][0]) for i in kept)
+    classes = [files[i][0][0] if len(files[i][0]) > 1 else None for i in kept]
+    labels = None if None in classes else np.array(classes, dtype=str)
+    return VectorSet(vectors, shape, names, labels, tuple(failures), reports.notes(),
+                     preprocessing=_pixels("folder", size, grey))
+
+
+def _decode(files, size, grey, jobs, max_pixels, describe, on_progress=None):
+    """``(pictures, kept, failures)`` of the image files ``[(name, path)]``:
+    each decoded and fitted into ``size`` x ``size`` (grey or RGB) as
+    ``uint8``, the indices of those read, and ``(name, cause)`` of the others."""
 
     def load(item):
-        parts, path = item
+        _, path = item
         try:
             image = read_image(path, max_pixels=max_pixels)
         except ImageReadError as error:
             return None, _cause(describe(error), str(path))
         return resize_padded(to_grey(image) if grey else over_black(image), size), None
 
-    pictures, names, classes = [], [], []
+    pictures, kept, failures = [], [], []
     with decoders_quiet(), (ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else nullcontext()) as pool:
         for start in range(0, len(files), _BLOCK):
             block = files[start:start + _BLOCK]
             results = pool.map(load, block) if pool is not None else map(load, block)
-            for (parts, _), (picture, cause) in zip(block, results):
-                name = "/".join(parts)
+            for index, (picture, cause) in enumerate(results, start):
                 if picture is None:
-                    failures.append((name, cause))
+                    failures.append((files[index][0], cause))
                     continue
                 pictures.append(picture)
-                names.append(name)
-                classes.append(parts[0] if len(parts) > 1 else None)
+                kept.append(index)
             notify(on_progress, (start + len(block)) / len(files))
-    if not pictures:
-        first, cause = failures[0]
-        raise ImageReadError(f"{folder}: none of the {len(files):,} image files could be read "
-                             f"(first: {first}: {cause})")
+    return pictures, kept, failures
+
+
+def _as_vectors(pictures) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``(vectors (n, d) float32 in [0, 1], shape)`` of ``uint8`` pictures of one shape."""
     stack = np.stack(pictures)
-    vectors = stack.reshape(len(stack), -1).astype(np.float32) / np.float32(255)
-    labels = None if None in classes else np.array(classes, dtype=str)
-    return VectorSet(vectors, tuple(stack.shape[1:]), tuple(names), labels, tuple(failures), reports.notes())
+    return stack.reshape(len(stack), -1).astype(np.float32) / np.float32(255), tuple(stack.shape[1:])
 
 
 class _ReportFolders:
@@ -239,86 +464,7 @@ def _cause(message: str, path: str) -> str:
     return " ".join(cause.split())
 
 
-# --- MNIST's IDX files ----------------------------------------------------------------------------
-
-
-def _sniff_idx(path: Path) -> bool:
-    """Whether the file starts as an IDX file of unsigned bytes does (gzipped or not)."""
-    try:
-        with open(path, "rb") as file:
-            head = file.read(4)
-            if head[:2] == b"\x1f\x8b":
-                file.seek(0)
-                with gzip.GzipFile(fileobj=file) as unzipped:
-                    head = unzipped.read(4)
-    except (OSError, EOFError, zlib.error):
-        return False
-    return len(head) == 4 and head[:3] == b"\0\0\x08" and 1 <= head[3] <= 4
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The bytes of a file, ungzipped when it is gzipped (by its first bytes)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except EOFError:
-            raise ImageReadError(f"{path}: truncated gzip file (it ends before its compressed data does)") from None
-        except (OSError, zlib.error) as error:
-            raise ImageReadError(f"{path}: corrupt gzip file ({' '.join(str(error).split())})") from None
-    return data
-
-
-def read_idx(path, magic: int) -> np.ndarray:
-    """The ``uint8`` array of an IDX file (gzipped or not) whose magic number
-    must be ``magic`` (``0x00000803``: images ``(n, h, w)``; ``0x00000801``:
-    labels ``(n,)``).  Raises :class:`ImageReadError` naming the file for a
-    wrong magic number, a header cut short, a file shorter or longer than its
-    header says, an empty array, or a corrupt gzip stream."""
-    path = Path(path)
-    data = _read_bytes(path)
-    ndim = magic & 0xFF
-    if len(data) < 4:
-        raise ImageReadError(f"{path}: not an IDX file (only {len(data)} bytes)")
-    found = int.from_bytes(data[:4], "big")
-    if found != magic:
-        raise ImageReadError(f"{path}: not an IDX {'image' if ndim == 3 else 'label'} file "
-                             f"(magic number 0x{found:08x}, expected 0x{magic:08x})")
-    head = 4 + 4 * ndim
-    if len(data) < head:
-        raise ImageReadError(f"{path}: truncated IDX header ({len(data)} bytes, expected {head})")
-    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    need = math.prod(dims)
-    have = len(data) - head
-    what = " x ".join(f"{d:,}" for d in dims)
-    if have < need:
-        raise ImageReadError(f"{path}: truncated: the header says {what} = {need:,} bytes of data, "
-                             f"the file has {have:,}")
-    if have > need:
-        raise ImageReadError(f"{path}: {have - need:,} bytes more than the header says ({what} = {need:,})")
-    if need == 0:
-        raise ImageReadError(f"{path}: holds no data (dimensions {what})")
-    return np.frombuffer(data, np.uint8, need, head).reshape(dims)
-
-
-def idx_labels_path(images) -> Path | None:
-    """The labels file beside an IDX images file (``train-images-idx3-ubyte.gz``:
-    ``train-labels-idx1-ubyte.gz`` or ``train-labels-idx1-ubyte``, in the
-    gzip-ness of the images first), or None when there is none."""
-    images = Path(images)
-    name = images.name
-    stem = name[:-3] if name.lower().endswith(".gz") else name
-    if "images" not in stem or "idx3" not in stem:
-        return None
-    stem = stem.replace("images", "labels").replace("idx3", "idx1")
-    order = (stem + ".gz", stem) if name.lower().endswith(".gz") else (stem, stem + ".gz")
-    for candidate in order:
-        if (images.parent / candidate).is_file():
-            return images.parent / candidate
-    return None
+# --- IDX files and arrays -------------------------------------------------------------------------
 
 
 def _load_idx(path: Path, want_labels: bool) -> VectorSet:
@@ -332,167 +478,12 @@ def _load_idx(path: Path, want_labels: bool) -> VectorSet:
             raise ImageReadError(f"{labels_path}: {len(labels):,} labels for the {n:,} images of {path.name}")
     vectors = images.reshape(n, -1).astype(np.float32) / np.float32(255)
     names = tuple(f"{path.name}#{i}" for i in range(n))
-    return VectorSet(vectors, tuple(images.shape[1:]), names, labels)
-
-
-# --- a .npy array ---------------------------------------------------------------------------------
+    return VectorSet(vectors, tuple(images.shape[1:]), names, labels,
+                     preprocessing={"source": "idx", "size": None, "grey": True, "scale": PIXELS})
 
 
 def _load_npy(path: Path) -> VectorSet:
-    array = _np_load(path, ImageReadError)
-    if array.ndim == 2:
-        side = math.isqrt(array.shape[1])
-        shape = (side, side) if side * side == array.shape[1] else (array.shape[1],)
-    elif array.ndim == 3:
-        shape = array.shape[1:]
-    elif array.ndim == 4 and array.shape[3] in (1, 3):
-        shape = array.shape[1:3] if array.shape[3] == 1 else array.shape[1:]
-    else:
-        raise ImageReadError(f"{path}: an array of shape {array.shape}; expected (n, d), (n, h, w), "
-                             "(n, h, w, 1) or (n, h, w, 3)")
-    if array.shape[0] == 0 or 0 in shape:
-        raise ImageReadError(f"{path}: holds no vectors (shape {array.shape})")
-    n = len(array)
-    flat = array.reshape(n, -1)
-    if array.dtype == np.uint8:
-        vectors = flat.astype(np.float32) / np.float32(255)
-    elif array.dtype == np.bool_:
-        vectors = flat.astype(np.float32)
-    elif np.issubdtype(array.dtype, np.integer):
-        low, high = int(flat.min()), int(flat.max())
-        if low < 0 or high > 255:
-            raise ImageReadError(f"{path}: integer values must lie in 0..255 (found {low}..{high}); "
-                                 "scale them, or give floats in [0, 1]")
-        vectors = flat.astype(np.float32) / np.float32(255)
-    elif np.issubdtype(array.dtype, np.floating):
-        vectors = flat.astype(np.float32)
-        if not np.isfinite(vectors).all():
-            raise ImageReadError(f"{path}: holds NaN or infinite values")
-        low, high = float(vectors.min()), float(vectors.max())
-        if low < 0.0 or high > 1.0:
-            raise ImageReadError(f"{path}: float values must lie in [0, 1] (found {low:g} to {high:g}); "
-                                 "scale the array first (or give uint8 0..255)")
-    else:
-        raise ImageReadError(f"{path}: unsupported element type {array.dtype} (uint8, integers 0..255 "
-                             "or floats in [0, 1])")
-    names = tuple(f"{path.name}#{i}" for i in range(n))
-    return VectorSet(np.ascontiguousarray(vectors), tuple(int(s) for s in shape), names, None)
-
-
-def _np_load(path: Path, error) -> np.ndarray:
-    """``np.load`` of a ``.npy`` file (no pickles), its failures as ``error``
-    naming the file."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except OSError as cause:
-        raise error(f"{path}: cannot read: {cause.strerror or ' '.join(str(cause).split())}") from None
-    except (ValueError, EOFError) as cause:
-        raise error(f"{path}: not a readable .npy array ({' '.join(str(cause).split())})") from None
-    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
-        raise error(f"{path}: not a .npy array (an .npz archive?)")
-    return array
-
-
-# --- labels files ---------------------------------------------------------------------------------
-
-
-def read_labels(path, names) -> np.ndarray:
-    """The ``(n,)`` labels, from the file ``path``, of the vectors named
-    ``names`` (length n).
-
-    A ``.npy`` file holds an ``(n,)`` array (integers, or floats that are
-    whole numbers, as ``int64``; text as ``str``).  Any other file is CSV
-    text: one label per line in the order of ``names``, or ``name,label``
-    rows, each name one of ``names`` or its base name (the file's name
-    without its folders); a first row ``input,label``, ``name,label`` or
-    ``label`` is a header.  Blank lines are skipped; labels are text.
-
-    Raises :class:`ImageReadError` when the file is missing or unreadable,
-    :class:`ParameterError` when its labels do not match ``names``.
-    """
-    path = Path(path)
-    n = len(names)
-    if path.suffix.lower() == ".npy":
-        labels = _np_load(path, ImageReadError)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels[:, 0]
-        if labels.ndim != 1:
-            raise ParameterError(f"{path}: labels must be a 1-D array (n,), got shape {labels.shape}")
-        if len(labels) != n:
-            raise ParameterError(f"{path}: {len(labels):,} labels for {n:,} vectors")
-        if labels.dtype == np.bool_ or np.issubdtype(labels.dtype, np.integer):
-            return labels.astype(np.int64)
-        if np.issubdtype(labels.dtype, np.floating):
-            if not (np.isfinite(labels).all() and (labels == np.round(labels)).all()):
-                raise ParameterError(f"{path}: float labels must be whole numbers")
-            return labels.astype(np.int64)
-        if labels.dtype.kind in "US":
-            return labels.astype(str)
-        raise ParameterError(f"{path}: unsupported label type {labels.dtype} (integers or text)")
-    rows = _read_csv(path)
-    if not rows:
-        raise ParameterError(f"{path}: no labels in the file")
-    widths = {len(row) for row in rows}
-    if widths == {1}:
-        if rows[0][0].lower() == "label" and len(rows) == n + 1:
-            rows = rows[1:]
-        if len(rows) != n:
-            raise ParameterError(f"{path}: {len(rows):,} labels for {n:,} vectors (one label a line, in order)")
-        return np.array([row[0] for row in rows], dtype=str)
-    if widths != {2}:
-        raise ParameterError(f"{path}: expected one label a line, or name,label rows; "
-                             f"found rows of {', '.join(str(w) for w in sorted(widths))} columns")
-    if [cell.lower() for cell in rows[0]] in (["input", "label"], ["name", "label"]):
-        rows = rows[1:]
-    given = {}
-    for name, label in rows:
-        key = _clean(name)
-        if given.setdefault(key, label) != label:
-            raise ParameterError(f"{path}: {name!r} has two labels ({given[key]!r} and {label!r})")
-    out, missing = [], []
-    bases = {}
-    for name in names:
-        base = PurePosixPath(name).name
-        bases.setdefault(base, []).append(name)
-    for name in names:
-        base = PurePosixPath(name).name
-        if name in given:
-            out.append(given[name])
-        elif base in given and len(bases[base]) == 1:
-            out.append(given[base])
-        elif base in given:
-            raise ParameterError(f"{path}: {base!r} is ambiguous: {len(bases[base])} inputs have that base name "
-                                 f"(e.g. {bases[base][0]}, {bases[base][1]}); name them by their paths")
-        else:
-            missing.append(name)
-    if missing:
-        raise ParameterError(f"{path}: no label for {len(missing):,} of {n:,} inputs (first: {missing[0]})")
-    return np.array(out, dtype=str)
-
-
-def _clean(name: str) -> str:
-    """A name of a labels file as the names of vectors are written (``/``, no ``./``)."""
-    name = name.replace("\\", "/")
-    while name.startswith("./"):
-        name = name[2:]
-    return name
-
-
-def _read_csv(path: Path) -> list[list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{path}: is a folder, not a labels file") from None
-    except UnicodeDecodeError:
-        raise ParameterError(f"{path}: not a UTF-8 text file (a labels file is CSV text or a .npy array)") from None
-    except OSError as error:
-        raise ImageReadError(f"{path}: cannot read: {error.strerror or error}") from None
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as error:
-        raise ParameterError(f"{path}: not readable as CSV ({error})") from None
-    return [[cell.strip() for cell in row] for row in rows if any(cell.strip() for cell in row)]
+    array = read_npy(path)
+    names = tuple(f"{path.name}#{i}" for i in range(len(array.vectors)))
+    return VectorSet(array.vectors, array.shape, names, None, notes=array.notes, unit_range=array.scale is not None,
+                     preprocessing={"source": "npy", "size": None, "grey": None, "scale": array.scale})
