@@ -11,8 +11,9 @@ V-measure, adjusted Rand index, and accuracy after that mapping.
 
 :func:`run` is the whole job behind ``quantize cluster``: load, fit every K,
 score, and write the report folder (``assignments.csv``, ``centroids.png``,
-``clusters.json``, ``metrics.csv``, ``metrics.png``, ``model.npz`` and one
-contact sheet per cluster under ``sheets/``), nothing half-written.
+``clusters.json``, ``metrics.csv``, ``metrics.png``, ``model.npz``, with a
+test set ``test-assignments.csv``, and one contact sheet per cluster under
+``sheets/``), nothing half-written.
 
 With a test set (``test``; for MNIST's ``train-images-idx3-ubyte[.gz]`` its
 ``t10k-images-idx3-ubyte[.gz]`` twin beside it is taken by itself), every K
@@ -41,11 +42,12 @@ from .metrics.clustering import ClusterScores, cluster_scores, majority_labels
 from .model import exact_distances, model_bytes
 from .options import KMeansOptions
 from .progress import ProgressCallback, notify, span
-from .report import assignments_csv, cluster_json, metrics_csv
+from .report import assignments_csv, cluster_json, metrics_csv, test_assignments_csv
 from .report import plain as _plain
 from .vectors import VectorSet, load_vectors
 
 REPORT_FILES = ("assignments.csv", "centroids.png", "clusters.json", "metrics.csv", "metrics.png", "model.npz")
+TEST_FILE = "test-assignments.csv"  # with a test set: its vectors' clusters and labels at the main K
 SHEETS = "sheets"  # the folder of contact sheets, one per cluster
 SHEET_MEMBERS = 25  # members nearest the centroid on a contact sheet (5 x 5)
 LOAD_SHARE = 0.2  # of the progress bar, for loading the images
@@ -203,10 +205,11 @@ def score(run: ClusterRun, labels) -> ClusterRun:
     return replace(run, scores=cluster_scores(labels, run.labels), majority=majority_labels(labels, run.labels, run.k))
 
 
-def report_files(out_dir, k: int, pictures: bool = True) -> list[Path]:
-    """The files :func:`run` writes into ``out_dir`` for ``k`` clusters."""
+def report_files(out_dir, k: int, pictures: bool = True, tested: bool = False) -> list[Path]:
+    """The files :func:`run` writes into ``out_dir`` for ``k`` clusters
+    (``tested``: with a test set); the contact sheets last."""
     out_dir = Path(out_dir)
-    names = [name for name in REPORT_FILES if pictures or name != "centroids.png"]
+    names = [name for name in REPORT_FILES if pictures or name != "centroids.png"] + ([TEST_FILE] if tested else [])
     files = [out_dir / name for name in names]
     if pictures:
         files += [out_dir / SHEETS / f"cluster-{c:0{len(str(k - 1))}d}.png" for c in range(k)]
@@ -252,7 +255,8 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     if test is None and find_test:
         test = vectors_shim.find_test_source(source)
         notes = () if test is None else (f"using {test} as the test set",)
-    out_dir = _check_outputs(source, out_dir, k, [source, labels, test, test_labels], force, save_model)
+    out_dir = _check_outputs(source, out_dir, k, [source, labels, test, test_labels], force, save_model,
+                             test is not None)
     data = load_vectors(source, size=size, grey=grey, labels=labels, jobs=jobs, describe=describe,
                         on_progress=span(on_progress, 0.0, LOAD_SHARE * (0.8 if test else 1.0)), exclude=out_dir)
     n = len(data.vectors)
@@ -274,7 +278,7 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
         notes += (f"{source}: the vectors are not pictures (length {data.shape[0]}, not a square): "
                   "no centroids.png or contact sheets",)
     notes = data.notes + notes + _empty_notes(source, data.vectors, fitted)
-    files = report_files(out_dir, k, pictures) if out_dir is not None else []
+    files = report_files(out_dir, k, pictures, tested is not None) if out_dir is not None else []
     report = ClusterReport(str(source), "mini-batch k-means" if minibatch else "k-means", k, tuple(fitted),
                            data.names, data.shape, data.labels, data.failures + _failures(test, tested),
                            tuple(str(f) for f in files) + (() if save_model is None else (str(save_model),)),
@@ -287,7 +291,7 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
     return report
 
 
-def _check_outputs(source, out_dir, k, inputs, force, save_model) -> Path | None:
+def _check_outputs(source, out_dir, k, inputs, force, save_model, tested: bool) -> Path | None:
     """The checks of :func:`run` before any work: the report folder and the files in it."""
     targets = [] if save_model is None else [Path(save_model)]
     if out_dir is not None:
@@ -297,7 +301,7 @@ def _check_outputs(source, out_dir, k, inputs, force, save_model) -> Path | None
         if os.path.isdir(source) and os.path.realpath(source) == os.path.realpath(out_dir):
             raise OutputExistsError(f"{out_dir}: is an input folder; name another output folder",
                                     reason="output-is-input-folder", path=out_dir, parameter="out_dir")
-        targets = report_files(out_dir, k) + targets
+        targets = report_files(out_dir, k, tested=tested) + targets
     check_targets(targets, inputs=inputs, force=force)
     return out_dir
 
@@ -389,12 +393,15 @@ def render(report: ClusterReport, data: VectorSet, files, preprocessing: dict) -
     Vectors that are not pixels in [0, 1] (``unit_range`` False) are shown
     with each picture stretched to its own range (:func:`plots.as_pictures`)."""
     main = report.main
-    by_name = {Path(f).name: Path(f) for f in files[: len(REPORT_FILES)]}
+    top = [Path(f) for f in files if Path(f).parent == Path(files[0]).parent]
+    by_name = {path.name: path for path in top}
     out = [(by_name["assignments.csv"], assignments_csv(report, main)),
            (by_name["clusters.json"], cluster_json(report)),
            (by_name["metrics.csv"], metrics_csv(report)),
            (by_name["metrics.png"], plots.render_cluster_metrics(report.to_dict())),
            (by_name["model.npz"], model_bytes(main, data, preprocessing))]
+    if TEST_FILE in by_name:
+        out.append((by_name[TEST_FILE], test_assignments_csv(report, main)))
     if "centroids.png" in by_name:
         stretch = not vectors_shim.unit_range(data)
         pictures = plots.as_pictures(main.centroids, report.shape, stretch=stretch)
@@ -402,7 +409,7 @@ def render(report: ClusterReport, data: VectorSet, files, preprocessing: dict) -
         if main.majority is not None:
             titles = [f"{_plain(label)}" if size else "-" for label, size in zip(main.majority, main.sizes)]
         out.append((by_name["centroids.png"], plots.render_picture_grid(pictures, titles)))
-        sheets = files[len(by_name):]
+        sheets = files[len(top):]
         blank = np.full((1, *report.shape), 128, np.uint8)  # an empty cluster's sheet: one tile of mid grey
         for cluster, path in enumerate(sheets):
             members = np.flatnonzero(main.labels == cluster)

@@ -104,6 +104,27 @@ def assignments_csv(report, main) -> bytes:
     return _csv(["input", "cluster", "distance"] + (["label", "cluster_label"] if labelled else []), rows)
 
 
+def test_assignments_csv(report, main) -> bytes:
+    """test-assignments.csv: each test vector's cluster in ``main`` (its
+    nearest centroid), its distance to it (Python's shortest repr), and the
+    cluster's majority training label (``cluster_label``, empty for a cluster
+    without one; as ``quantize classify`` gives it), with the true ``label``
+    when the test set has labels."""
+    labelled, named = report.test_labels is not None, main.majority is not None
+    rows = []
+    for i, name in enumerate(report.test_names):
+        cluster = int(main.test_clusters[i])
+        row = [name, cluster, repr(float(main.test_distances[i]))]
+        if named:
+            guess = main.majority[cluster]
+            row.append("" if guess is None else plain(guess))
+        if labelled:
+            row.append(plain(report.test_labels[i]))
+        rows.append(row)
+    return _csv(["input", "cluster", "distance"] + (["cluster_label"] if named else [])
+                + (["label"] if labelled else []), rows)
+
+
 def metrics_csv(report) -> bytes:
     """metrics.csv: :func:`metric_rows`, an empty cell for a missing score;
     the :data:`TEST_FIELDS` columns only with a test set."""

@@ -164,8 +164,18 @@ def test_full_kmeans_beyond_the_memory_available_asks_for_minibatch(split, tmp_p
                              "the centroids)\n")
 
 
-def test_k_above_256_in_the_sweep(split):
+def test_k_above_256_in_the_sweep(tmp_path):
     assert parse_ks("10,400,300", 10, 10, most=None) == [10, 300, 400]
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "small.npy", rng.random((420, 6), dtype=np.float32))
+    report = run(tmp_path / "small.npy", 2, [300, 400], KMeansOptions(seed=0), minibatch=True, batch_size=128)
+    assert [r.k for r in report.runs] == [2, 300, 400]
+    assert report.runs[-1].centroids.shape == (400, 6) and report.runs[-1].sizes.sum() == 420
+    assert report.runs[-1].inertia < report.runs[1].inertia < report.runs[0].inertia
+
+
+@pytest.mark.slow
+def test_k_400_with_labels_and_a_test_set(split):
     folder, _, target = split
     report = run(folder / "train.npy", 10, [400], KMeansOptions(seed=0), minibatch=True, batch_size=256,
                  labels=folder / "train-labels.npy", test=folder / "test.npy",
