@@ -191,10 +191,18 @@ def test_k_400_with_labels_and_a_test_set(split):
 @pytest.mark.slow
 def test_k_above_256_on_the_command_line(split, tmp_path):
     folder, _, _ = split
-    result = run_cli("cluster", folder / "train.npy", "-k", 10, "--ks", "10,300", "--minibatch",
-                     "-o", tmp_path / "out", "--json")
+    result = run_cli("cluster", folder / "train.npy", "--ks", "300,10", "--minibatch", "-o", tmp_path / "out",
+                     "--json")  # without -k: the smallest K of --ks is the report's
     assert result.exit_code == 0, result.output
-    assert [r["k"] for r in json.loads(result.stdout)["runs"]] == [10, 300]
+    data = json.loads(result.stdout)
+    assert [r["k"] for r in data["runs"]] == [10, 300] and data["k"] == 10
+    assert len(list((tmp_path / "out" / "sheets").iterdir())) == 10
+
+
+def test_the_command_needs_k_or_ks(split):
+    folder, _, _ = split
+    result = run_cli("cluster", folder / "train.npy")
+    assert result.exit_code == 2 and result.stderr.startswith("quantize: error: give -k K, or --ks LIST")
 
 
 def test_pictures_of_values_that_are_not_pixels_are_stretched_each_to_its_range():

@@ -321,8 +321,9 @@ def _run_batch(batch, work, out_dir, workers: int, scheduler, quiet: bool):
 
 @cli.command("cluster")
 @click.argument("source", type=click.Path(path_type=Path, readable=False))
-@click.option("-k", "--clusters", "k", type=click.IntRange(min=1), required=True,
-              help="Number of clusters of the written assignments and pictures.")
+@click.option("-k", "--clusters", "k", type=click.IntRange(min=1),
+              help="Number of clusters of the written assignments, pictures and model.  [default: the smallest "
+                   "K of --ks]")
 @click.option("--ks", "ks_text", metavar="LIST", help="Also score every K of this list, e.g. 10,16,36,64,144,256.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Report folder.  [default: SOURCE-clusters/ beside SOURCE]")
@@ -378,7 +379,11 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, test_p
                                 click.get_current_context())
     if test_labels_path and not test_path:
         raise OneLineUsageError("--test-labels goes with --test", click.get_current_context())
-    ks = parse_ks(ks_text, k, k, most=None) if ks_text else []
+    if k is None and not ks_text:
+        raise OneLineUsageError("give -k K, or --ks LIST (its smallest K is then the K of the report)",
+                                click.get_current_context())
+    ks = parse_ks(ks_text, 1, 1, most=None) if ks_text else []
+    k = ks[0] if k is None else k
     out_dir = out_dir or source.with_name(f"{source.name.split('.')[0]}-clusters")
     with progress_bar("cluster", quiet) as (on_progress, _):
         report = cluster.run(source, k, ks, options, out_dir=out_dir, size=size, grey=grey, labels=labels_path,
