@@ -103,9 +103,11 @@ def test_classify_files_writes_the_csv_and_reads_every_kind_of_input(digits, tmp
     result = classify_files(folder / "out" / "model.npz", [tmp_path / "few.npy", tmp_path / "seven.png"],
                             output=tmp_path / "labels.csv")
     rows = list(csv.DictReader((tmp_path / "labels.csv").open()))
-    assert [row["name"] for row in rows] == [f"{tmp_path / 'few.npy'}#{i}" for i in range(3)] + [
-        str(tmp_path / "seven.png")]
+    assert [Path(row["name"]).name for row in rows] == [f"few.npy#{i}" for i in range(3)] + ["seven.png"]
     assert [int(row["cluster"]) for row in rows[:3]] == report.main.labels[:3].tolist()
+    # The picture of 16x16 is made 8x8 as the model's were (2x2 blocks of one value: digit 7 exactly).
+    assert int(rows[3]["cluster"]) == report.main.labels[7]
+    assert float(rows[3]["distance"]) == pytest.approx(report.main.distances[7], rel=1e-9)
     assert [float(row["distance"]) for row in rows] == result.distances.tolist()  # exact
     assert (tmp_path / "labels.csv").read_bytes() == result.csv()
     with pytest.raises(Exception) as caught:  # an existing file needs force
