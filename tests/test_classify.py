@@ -145,6 +145,7 @@ def test_the_command_line_writes_csv_json_and_refuses_to_overwrite(digits, tmp_p
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["name", "cluster", "label", "distance"] and len(rows) == 5
     assert [int(r[1]) for r in rows[1:]] == report.main.labels[:4].tolist()
+    assert run_cli("classify", model, tmp_path / "few.npy", "-o", "-").stdout == result.stdout
     result = run_cli("classify", model, tmp_path / "few.npy", "--json")
     data = json.loads(result.stdout)
     assert data["vectors"] == 4 and [r["cluster"] for r in data["rows"]] == report.main.labels[:4].tolist()

@@ -430,7 +430,7 @@ def _cluster_table(report, rows, out_dir, model_path) -> list[str]:
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
                 type=click.Path(path_type=Path, readable=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Write the CSV to this file.  [default: stdout]")
+              help="Write the CSV to this file (- is stdout).  [default: stdout]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Threads decoding a folder's images.  [default: the CPUs this process may use]")
 @max_pixels_option
@@ -455,6 +455,8 @@ def classify_command(model_path, inputs, output, jobs, max_pixels, force, quiet,
     from ..model import classify_files
     from ..report import plain
 
+    if output is not None and str(output) == "-":
+        output = None  # stdout, as without -o
     with progress_bar("classify", quiet) as (on_progress, _):
         result = classify_files(model_path, list(inputs), output=output, force=force, jobs=jobs or default_jobs(),
                                 max_pixels=max_pixels, on_progress=on_progress, describe=describe)
