@@ -147,8 +147,8 @@ def _model(path: Path, arrays: dict) -> Model:
         values, known = arrays["labels"].tolist(), arrays["label_known"]
         if len(values) != k or len(known) != k:
             raise ImageReadError(f"{path}: a damaged model ({len(values)} labels for K={k})", path=path)
-        labels = np.array([value if ok else None for value, ok in zip(values, known.tolist())] + [None],
-                          dtype=object)[:-1]  # the extra None keeps a 1-D object array
+        labels = np.empty(k, dtype=object)
+        labels[:] = [value if ok else None for value, ok in zip(values, known.tolist())]
     try:
         preprocessing = json.loads(str(arrays["preprocessing"]))
     except ValueError:
