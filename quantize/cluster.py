@@ -34,7 +34,7 @@ import numpy as np
 
 from . import plots
 from .checks import is_int
-from . import vectors_shim
+from . import vectors
 from .errors import OutputExistsError, ParameterError, VectorDataError
 from .imageio import check_targets, check_writable, write_together
 from .core import kmeans, minibatch_kmeans, nearest_centroid
@@ -253,7 +253,7 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
         raise ParameterError(f"ks values must be >= 1, got {ks[0]}", parameter="ks", value=ks[0], limit=1)
     notes = ()
     if test is None and find_test:
-        test = vectors_shim.find_test_source(source)
+        test = vectors.find_test_source(source)
         notes = () if test is None else (f"using {test} as the test set",)
     out_dir = _check_outputs(source, out_dir, k, [source, labels, test, test_labels], force, save_model,
                              test is not None)
@@ -283,10 +283,9 @@ def run(source, k: int, ks=None, options: KMeansOptions | None = None, *, out_di
                            data.names, data.shape, data.labels, data.failures + _failures(test, tested),
                            tuple(str(f) for f in files) + (() if save_model is None else (str(save_model),)),
                            notes, *(() if tested is None else (str(test), tested.names, tested.labels)))
-    preprocessing = vectors_shim.preprocessing(data, source, size, grey)
-    written = render(report, data, files, preprocessing) if out_dir is not None else []
+    written = render(report, data, files) if out_dir is not None else []
     if save_model is not None:
-        written.append((Path(save_model), model_bytes(report.main, data, preprocessing)))
+        written.append((Path(save_model), model_bytes(report.main, data)))
     write_together(written)
     return report
 
@@ -328,7 +327,7 @@ def _failures(test, tested) -> tuple[tuple[str, str], ...]:
 def _check_memory(source, data: VectorSet) -> None:
     """:class:`VectorDataError` (``needs-minibatch``) when full k-means on
     ``data`` needs more memory than is available."""
-    need, have = vectors_shim.working_bytes(data), vectors_shim.available_memory()
+    need, have = vectors.working_bytes(data), vectors.available_memory()
     if need > have:
         raise VectorDataError(f"{source}: full k-means needs about {need / 1e6:,.0f} MB for these vectors, "
                               f"more than the {have / 1e6:,.0f} MB available; use minibatch=True",
@@ -387,9 +386,8 @@ def _empty_notes(source, vectors: np.ndarray, fitted) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def render(report: ClusterReport, data: VectorSet, files, preprocessing: dict) -> list[tuple[Path, bytes]]:
-    """``[(path, bytes)]`` of every report file, in the order of ``files``;
-    ``preprocessing`` goes into the model (see :mod:`quantize.model`).
+def render(report: ClusterReport, data: VectorSet, files) -> list[tuple[Path, bytes]]:
+    """``[(path, bytes)]`` of every report file, in the order of ``files``.
     Vectors that are not pixels in [0, 1] (``unit_range`` False) are shown
     with each picture stretched to its own range (:func:`plots.as_pictures`)."""
     main = report.main
@@ -399,11 +397,11 @@ def render(report: ClusterReport, data: VectorSet, files, preprocessing: dict) -
            (by_name["clusters.json"], cluster_json(report)),
            (by_name["metrics.csv"], metrics_csv(report)),
            (by_name["metrics.png"], plots.render_cluster_metrics(report.to_dict())),
-           (by_name["model.npz"], model_bytes(main, data, preprocessing))]
+           (by_name["model.npz"], model_bytes(main, data))]
     if TEST_FILE in by_name:
         out.append((by_name[TEST_FILE], test_assignments_csv(report, main)))
     if "centroids.png" in by_name:
-        stretch = not vectors_shim.unit_range(data)
+        stretch = not data.unit_range
         pictures = plots.as_pictures(main.centroids, report.shape, stretch=stretch)
         titles = None
         if main.majority is not None:

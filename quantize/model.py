@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import vectors_shim
+from . import vectors
 from .core import nearest_centroid
 from .errors import ImageReadError, VectorDataError
 from .imageio import atomic_write, check_targets
@@ -242,7 +242,7 @@ def classify_files(model_path, inputs, *, output=None, force: bool = False, jobs
     size, grey = input_options(model)
     notify(on_progress, 0.0)
     extra = {} if max_pixels is None else {"max_pixels": max_pixels}
-    data = vectors_shim.load_inputs(inputs, size=size, grey=grey, jobs=jobs, describe=describe, **extra)
+    data = vectors.load_inputs(inputs, size=size, grey=grey, jobs=jobs, describe=describe, **extra)
     notify(on_progress, 0.7)
     if tuple(data.shape) != model.shape:
         first = inputs[0] if len(inputs) == 1 else _first_input(inputs, data.names)

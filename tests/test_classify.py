@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from sklearn.datasets import load_digits
 
-from quantize import vectors_shim
 from quantize.cli import cli
 from quantize.cluster import run
 from quantize.errors import ImageReadError, VectorDataError
@@ -58,7 +57,7 @@ def test_the_model_file_round_trips(digits):
     assert model.centroids.dtype == np.float64 and model.centroids.tobytes() == main.centroids.tobytes()
     assert model.labels.tolist() == main.majority.tolist() and model.k == 12 and model.shape == (8, 8)
     data = load_vectors(folder / "digits.npy", labels=folder / "labels.npy")
-    assert model.preprocessing == vectors_shim.preprocessing(data, folder / "digits.npy", 28, True)
+    assert model.preprocessing == data.preprocessing
     assert model.preprocessing["source"] == "npy" and model.version == 1
     # The same model, the same bytes (no time stamps).
     assert model_bytes(main, data, model.preprocessing) == (folder / "out" / "model.npz").read_bytes()

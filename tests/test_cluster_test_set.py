@@ -142,8 +142,7 @@ def test_mnist_t10k_beside_the_training_file_is_the_test_set(tmp_path):
 
 
 def _no_memory(monkeypatch, available=1000):
-    """vectors.available_memory says ``available`` bytes (the stand-in for the
-    vectors branch's function hands over to it when it is there)."""
+    """quantize.vectors.available_memory says ``available`` bytes."""
     monkeypatch.setattr(vectors, "available_memory", lambda: available, raising=False)
 
 
