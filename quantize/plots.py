@@ -78,10 +78,19 @@ def render_trace_plot(history: np.ndarray) -> bytes:
     return _render(figure)
 
 
-def as_pictures(vectors, shape) -> np.ndarray:
+def as_pictures(vectors, shape, stretch: bool = False) -> np.ndarray:
     """``(m, *shape) uint8`` pictures of ``vectors (m, d)`` with values in
-    [0, 1] (clipped, rounded), ``d = prod(shape)``."""
-    values = np.clip(np.rint(np.asarray(vectors, dtype=np.float64) * 255.0), 0, 255)
+    [0, 1] (clipped, rounded), ``d = prod(shape)``.  With ``stretch`` (for
+    values that are not pixels in [0, 1]), each picture is first scaled from
+    its own min..max to 0..1 (one of a single value is black), for display
+    only."""
+    values = np.asarray(vectors, dtype=np.float64)
+    if stretch:
+        values = values.reshape(len(values), -1)
+        low = values.min(axis=1, keepdims=True)
+        spread = values.max(axis=1, keepdims=True) - low
+        values = (values - low) / np.where(spread > 0, spread, 1.0)
+    values = np.clip(np.rint(values * 255.0), 0, 255)
     return values.astype(np.uint8).reshape(len(values), *shape)
 
 
@@ -136,31 +145,57 @@ def render_picture_grid(pictures: np.ndarray, titles=None) -> bytes:
 
 def render_cluster_metrics(report: dict) -> bytes:
     """PNG bytes of the K sweep of a :class:`quantize.cluster.ClusterReport`
-    (``to_dict()``): inertia against K, and the scores against K when the
-    vectors had labels."""
+    (``to_dict()``): inertia against K (per vector, training and test set),
+    the scores against K when the vectors had labels (the test set's dashed),
+    and the seconds each K took."""
     runs = report["runs"]
     ks = [r["k"] for r in runs]
     labelled = report["labelled"]
-    figure = _figure(11 if labelled else 6, 4.2)
-    axes = figure.add_subplot(1, 2 if labelled else 1, 1)
-    axes.plot(ks, [r["inertia"] for r in runs], "o-", color="tab:blue")
+    tested = bool(runs) and "test" in runs[0]
+    panels = 3 if labelled else 2
+    figure = _figure(5 * panels + 1, 4.2)
+    axes = figure.add_subplot(1, panels, 1)
+    if tested:
+        axes.plot(ks, [r["mean_squared_distance"] for r in runs], "o-", color="tab:blue", label="training")
+        axes.plot(ks, [r["test"]["inertia"] / report["test"]["vectors"] for r in runs], "s--", color="tab:blue",
+                  label="test", alpha=0.7)
+        axes.set_ylabel("mean squared distance to the centroid")
+        axes.legend(loc="upper right")
+    else:
+        axes.plot(ks, [r["inertia"] for r in runs], "o-", color="tab:blue")
+        axes.set_ylabel("inertia (sum of squared distances)")
     axes.set_xlabel("K (clusters)")
-    axes.set_ylabel("inertia (sum of squared distances)")
     axes.set_title(f"{report['method']}: inertia")
     axes.grid(True, alpha=0.3)
     if labelled:
-        axes = figure.add_subplot(1, 2, 2)
-        for name, colour in (("accuracy", "tab:red"), ("v_measure", "tab:green"),
-                             ("adjusted_rand", "tab:purple"), ("homogeneity", "tab:orange")):
-            axes.plot(ks, [r["scores"][name] for r in runs], "o-", color=colour, label=name.replace("_", " "))
-        axes.set_xlabel("K (clusters)")
-        axes.set_ylim(0, 1)
-        axes.set_title("against the true labels")
-        axes.legend(loc="lower right")
-        axes.grid(True, alpha=0.3)
+        _scores_panel(figure.add_subplot(1, panels, 2), ks, runs, tested)
+    axes = figure.add_subplot(1, panels, panels)
+    axes.plot(ks, [r["seconds"] for r in runs], "o-", color="tab:gray")
+    axes.set_xlabel("K (clusters)")
+    axes.set_ylabel("seconds")
+    axes.set_ylim(bottom=0)
+    axes.set_title("time of each K")
+    axes.grid(True, alpha=0.3)
     for a in figure.axes:
         if len(ks) > 1 and ks[-1] / ks[0] >= 8:
             a.set_xscale("log", base=2)
             a.minorticks_off()
         a.set_xticks(ks, [str(k) for k in ks])
     return _render(figure)
+
+
+def _scores_panel(axes, ks, runs, tested: bool) -> None:
+    """The scores against K, training lines solid, the test set's dashed."""
+    scored = tested and "scores" in runs[0]["test"]
+    for name, colour in (("accuracy", "tab:red"), ("v_measure", "tab:green"),
+                         ("adjusted_rand", "tab:purple"), ("homogeneity", "tab:orange")):
+        label = name.replace("_", " ")
+        axes.plot(ks, [r["scores"][name] for r in runs], "o-", color=colour, label=label)
+        if scored:
+            axes.plot(ks, [r["test"]["scores"][name] for r in runs], "s--", color=colour, alpha=0.7,
+                      label=f"{label} (test)")
+    axes.set_xlabel("K (clusters)")
+    axes.set_ylim(0, 1)
+    axes.set_title("against the true labels" + (": training and test" if scored else ""))
+    axes.legend(loc="lower right", fontsize=8 if scored else None)
+    axes.grid(True, alpha=0.3)

@@ -20,6 +20,8 @@ ELBOW_FIELDS = ("k", "distortion", "psnr_db", "delta_e_ok", "iterations", "secon
 METRIC_FIELDS = ("k", "inertia", "homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy",
                  "iterations", "seconds")
 _SCORES = ("homogeneity", "completeness", "v_measure", "adjusted_rand", "accuracy")
+# With a test set, after METRIC_FIELDS: its inertia and the scores of its vectors (see quantize.cluster.evaluate).
+TEST_FIELDS = ("test_inertia", *(f"test_{name}" for name in _SCORES))
 
 
 def plain(value):
@@ -61,13 +63,31 @@ def render_trace(path, history: np.ndarray) -> bytes:
 
 def metric_rows(report) -> list[dict]:
     """One dict per K of a :class:`quantize.cluster.ClusterReport`:
-    :data:`METRIC_FIELDS`, the scores None without labels."""
+    :data:`METRIC_FIELDS`, the scores None without labels; with a test set,
+    :data:`TEST_FIELDS` too (the scores None without test labels)."""
     rows = []
     for each in report.runs:
         scores = each.scores
-        rows.append({"k": each.k, "inertia": each.inertia, "iterations": each.n_iter, "seconds": each.seconds,
-                     **{name: None if scores is None else float(getattr(scores, name)) for name in _SCORES}})
+        row = {"k": each.k, "inertia": each.inertia, "iterations": each.n_iter, "seconds": each.seconds,
+               **{name: None if scores is None else float(getattr(scores, name)) for name in _SCORES}}
+        if each.test_clusters is not None:
+            tested = each.test_scores
+            row["test_inertia"] = float(np.square(each.test_distances).sum())
+            row.update({f"test_{name}": None if tested is None else float(getattr(tested, name))
+                        for name in _SCORES})
+        rows.append(row)
     return rows
+
+
+def classify_csv(result) -> bytes:
+    """``name,cluster,label,distance`` of a :class:`quantize.model.Classified`:
+    a row per vector, the label empty when there is none, the distance as
+    Python's shortest repr (it reads back as the same float64)."""
+    labels = result.labels if result.labels is not None else [None] * len(result.names)
+    return _csv(["name", "cluster", "label", "distance"],
+                ([name, int(cluster), "" if label is None else plain(label), repr(float(distance))]
+                 for name, cluster, label, distance in zip(result.names, result.clusters, labels,
+                                                           result.distances)))
 
 
 def assignments_csv(report, main) -> bytes:
@@ -84,10 +104,33 @@ def assignments_csv(report, main) -> bytes:
     return _csv(["input", "cluster", "distance"] + (["label", "cluster_label"] if labelled else []), rows)
 
 
+def test_assignments_csv(report, main) -> bytes:
+    """test-assignments.csv: each test vector's cluster in ``main`` (its
+    nearest centroid), its distance to it (Python's shortest repr), and the
+    cluster's majority training label (``cluster_label``, empty for a cluster
+    without one; as ``quantize classify`` gives it), with the true ``label``
+    when the test set has labels."""
+    labelled, named = report.test_labels is not None, main.majority is not None
+    rows = []
+    for i, name in enumerate(report.test_names):
+        cluster = int(main.test_clusters[i])
+        row = [name, cluster, repr(float(main.test_distances[i]))]
+        if named:
+            guess = main.majority[cluster]
+            row.append("" if guess is None else plain(guess))
+        if labelled:
+            row.append(plain(report.test_labels[i]))
+        rows.append(row)
+    return _csv(["input", "cluster", "distance"] + (["cluster_label"] if named else [])
+                + (["label"] if labelled else []), rows)
+
+
 def metrics_csv(report) -> bytes:
-    """metrics.csv: :func:`metric_rows`, an empty cell for a missing score."""
-    return _csv(METRIC_FIELDS, (["" if row[f] is None else row[f] for f in METRIC_FIELDS]
-                                for row in metric_rows(report)))
+    """metrics.csv: :func:`metric_rows`, an empty cell for a missing score;
+    the :data:`TEST_FIELDS` columns only with a test set."""
+    rows = metric_rows(report)
+    fields = METRIC_FIELDS + (TEST_FIELDS if rows and "test_inertia" in rows[0] else ())
+    return _csv(fields, (["" if row[f] is None else row[f] for f in fields] for row in rows))
 
 
 def cluster_json(report) -> bytes:

@@ -47,7 +47,7 @@ LAYERS = {
     "reading": IO, "headers": IO, "colour_profile": IO, "metadata": IO, "animation": IO, "apng": IO,
     # commands: one module per command, and the shared file discovery
     "files": COMMANDS, "batch": COMMANDS, "elbow": COMMANDS, "cluster": COMMANDS, "vectors": COMMANDS,
-    "vector_files": COMMANDS,
+    "vector_files": COMMANDS, "model": COMMANDS,
     "discover": COMMANDS, "outfolder": COMMANDS,
     # the command line
     "cli": CLI, "cli.*": CLI, "__main__": CLI,

@@ -321,8 +321,9 @@ def _run_batch(batch, work, out_dir, workers: int, scheduler, quiet: bool):
 
 @cli.command("cluster")
 @click.argument("source", type=click.Path(path_type=Path, readable=False))
-@click.option("-k", "--clusters", "k", type=click.IntRange(min=1), required=True,
-              help="Number of clusters of the written assignments and pictures.")
+@click.option("-k", "--clusters", "k", type=click.IntRange(min=1),
+              help="Number of clusters of the written assignments, pictures and model.  [default: the smallest "
+                   "K of --ks]")
 @click.option("--ks", "ks_text", metavar="LIST", help="Also score every K of this list, e.g. 10,16,36,64,144,256.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Report folder.  [default: SOURCE-clusters/ beside SOURCE]")
@@ -332,6 +333,14 @@ def _run_batch(batch, work, out_dir, workers: int, scheduler, quiet: bool):
               help="Images of a folder as grey levels, or as RGB.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path, readable=False),
               help="True labels: a .npy array, or a CSV (one label a line, or name,label).")
+@click.option("--test", "test_path", type=click.Path(path_type=Path, readable=False),
+              help="A test set (as SOURCE, loaded the same way): each K labels it and scores it.  "
+                   "[default: t10k-images-idx3-ubyte[.gz] beside train-images-idx3-ubyte[.gz]]")
+@click.option("--test-labels", "test_labels_path", type=click.Path(path_type=Path, readable=False),
+              help="True labels of the test set, as --labels.")
+@click.option("--no-test", is_flag=True, help="No test set, not even MNIST's t10k files found beside SOURCE.")
+@click.option("--save-model", "model_path", type=click.Path(path_type=Path),
+              help="Also write the model (model.npz of the report folder) to this file.")
 @click.option("--minibatch", is_flag=True, help="Mini-batch k-means (Sculley 2010) instead of full k-means.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
               help="Vectors per mini-batch step.")
@@ -339,23 +348,25 @@ def _run_batch(batch, work, out_dir, workers: int, scheduler, quiet: bool):
               help="Threads decoding a folder's images.  [default: the CPUs this process may use]")
 @kmeans_options(speed=False)
 @output_options
-def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, minibatch, batch_size, jobs, options,
-                    force, quiet, as_json):
+def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, test_path, test_labels_path, no_test,
+                    model_path, minibatch, batch_size, jobs, options, force, quiet, as_json):
     """Group whole images with k-means: every centroid is a picture.
 
     SOURCE is a folder of images (one subfolder per class gives the true
     labels), MNIST's train-images-idx3-ubyte[.gz] (labels from the matching
     labels file), or a .npy array (n, d), (n, h, w) or (n, h, w, 3).  Writes
     assignments.csv, centroids.png, clusters.json, metrics.csv, metrics.png
-    and one contact sheet per cluster (sheets/) into the report folder.  With
-    labels, each cluster is named by its most common label and scored
-    (accuracy, homogeneity, completeness, V-measure, adjusted Rand index).
-    A file that cannot be read is reported and the rest are clustered; the
-    exit code is then 1.
+    model.npz (for quantize classify) and one contact sheet per cluster
+    (sheets/) into the report folder.  With labels, each cluster is named by
+    its most common label and scored (accuracy, homogeneity, completeness,
+    V-measure, adjusted Rand index); with a test set, its vectors take their
+    nearest centroid's label and are scored too.  A file that cannot be read
+    is reported and the rest are clustered; the exit code is then 1.
 
     \b
     Examples:
       quantize cluster train-images-idx3-ubyte.gz -k 36 --ks 10,16,36,64,144,256 --minibatch
+      quantize cluster train/ -k 64 --test test/ --save-model digits.npz
       quantize cluster photos/ -k 8 --size 32 --colour -o photo-groups/
       quantize cluster digits.npy -k 10 --labels digit-labels.npy --json
     """
@@ -363,12 +374,22 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
     from ..discover import default_jobs
     from ..report import metric_rows
 
-    ks = parse_ks(ks_text, k, k, most=None) if ks_text else []
+    if no_test and (test_path or test_labels_path):
+        raise OneLineUsageError("--no-test asks for no test set: not with --test or --test-labels",
+                                click.get_current_context())
+    if test_labels_path and not test_path:
+        raise OneLineUsageError("--test-labels goes with --test", click.get_current_context())
+    if k is None and not ks_text:
+        raise OneLineUsageError("give -k K, or --ks LIST (its smallest K is then the K of the report)",
+                                click.get_current_context())
+    ks = parse_ks(ks_text, 1, 1, most=None) if ks_text else []
+    k = ks[0] if k is None else k
     out_dir = out_dir or source.with_name(f"{source.name.split('.')[0]}-clusters")
     with progress_bar("cluster", quiet) as (on_progress, _):
         report = cluster.run(source, k, ks, options, out_dir=out_dir, size=size, grey=grey, labels=labels_path,
-                             minibatch=minibatch, batch_size=batch_size, jobs=jobs or default_jobs(),
-                             force=force, on_progress=on_progress, describe=describe)
+                             test=test_path, test_labels=test_labels_path, find_test=not no_test,
+                             save_model=model_path, minibatch=minibatch, batch_size=batch_size,
+                             jobs=jobs or default_jobs(), force=force, on_progress=on_progress, describe=describe)
     for name, cause in report.failures:
         click.echo(f"quantize: {name}: {cause}", err=True)
     for message in report.notes:
@@ -376,21 +397,81 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, miniba
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "report_dir": str(out_dir)}))
     else:
-        labelled = report.labels is not None
-        head = f"{'K':>4} {'inertia':>12}" + (f" {'accuracy':>8} {'V-meas.':>7} {'ARI':>6} {'homog.':>6} "
-                                              f"{'compl.':>6}" if labelled else "")
-        lines = [f"{len(report.names)} vectors of {'x'.join(map(str, report.shape))}, {report.method}",
-                 head + f" {'iter':>5} {'seconds':>8}"]
-        for row in metric_rows(report):
-            line = f"{row['k']:>4} {row['inertia']:>12.1f}"
-            if labelled:
-                line += (f" {row['accuracy']:>8.3f} {row['v_measure']:>7.3f} {row['adjusted_rand']:>6.3f} "
-                         f"{row['homogeneity']:>6.3f} {row['completeness']:>6.3f}")
-            lines.append(line + f" {row['iterations']:>5} {row['seconds']:>8.2f}")
-        parts = sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files})
-        lines.append(f"report in {out_dir}/: {' '.join(parts)}")
-        click.echo("\n".join(lines))
+        click.echo("\n".join(_cluster_table(report, metric_rows(report), out_dir, model_path)))
     if report.failures:
+        raise click.exceptions.Exit(1)
+
+
+def _cluster_table(report, rows, out_dir, model_path) -> list[str]:
+    """What ``quantize cluster`` prints: the vectors, a row per K, the files."""
+    labelled = report.labels is not None
+    tested = bool(rows) and rows[0].get("test_accuracy") is not None
+    head = f"{'K':>4} {'inertia':>12}" + (f" {'accuracy':>8} {'V-meas.':>7} {'ARI':>6} {'homog.':>6} "
+                                          f"{'compl.':>6}" if labelled else "")
+    head += f" {'test acc.':>9}" if tested else ""
+    lines = [f"{len(report.names)} vectors of {'x'.join(map(str, report.shape))}, {report.method}"
+             + (f"; test set {len(report.test_names)} vectors" if report.test_source is not None else ""),
+             head + f" {'iter':>5} {'seconds':>8}"]
+    for row in rows:
+        line = f"{row['k']:>4} {row['inertia']:>12.1f}"
+        if labelled:
+            line += (f" {row['accuracy']:>8.3f} {row['v_measure']:>7.3f} {row['adjusted_rand']:>6.3f} "
+                     f"{row['homogeneity']:>6.3f} {row['completeness']:>6.3f}")
+        line += f" {row['test_accuracy']:>9.3f}" if tested else ""
+        lines.append(line + f" {row['iterations']:>5} {row['seconds']:>8.2f}")
+    parts = sorted({Path(f).relative_to(out_dir).parts[0] for f in report.files
+                    if model_path is None or Path(f) != Path(model_path)})
+    lines.append(f"report in {out_dir}/: {' '.join(parts)}" + (f"; model also in {model_path}" if model_path else ""))
+    return lines
+
+
+@cli.command("classify")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path, readable=False))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write the CSV to this file (- is stdout).  [default: stdout]")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Threads decoding a folder's images.  [default: the CPUs this process may use]")
+@max_pixels_option
+@output_options
+def classify_command(model_path, inputs, output, jobs, max_pixels, force, quiet, as_json):
+    """Label pictures with a model of quantize cluster (its model.npz).
+
+    INPUT... are image files, folders of images, IDX files or .npy arrays, in
+    any mix; pictures are made as the model's training pictures were (size,
+    grey or colour).  Each vector goes to its nearest centroid and takes that
+    cluster's majority training label.  Prints CSV, name,cluster,label,distance
+    (or writes it to -o FILE).  Exit code 2 when the pictures are not of the
+    model's shape; 1 when some input could not be read (the rest are written).
+    --json prints one JSON object (the rows under "rows") instead of the CSV.
+
+    \b
+    Examples:
+      quantize classify digits-clusters/model.npz t10k-images-idx3-ubyte.gz > labels.csv
+      quantize classify model.npz scans/ one.png -o labels.csv
+    """
+    from ..discover import default_jobs
+    from ..model import classify_files
+    from ..report import plain
+
+    if output is not None and str(output) == "-":
+        output = None  # stdout, as without -o
+    with progress_bar("classify", quiet) as (on_progress, _):
+        result = classify_files(model_path, list(inputs), output=output, force=force, jobs=jobs or default_jobs(),
+                                max_pixels=max_pixels, on_progress=on_progress, describe=describe)
+    for name, cause in result.failures:
+        click.echo(f"quantize: {name}: {cause}", err=True)
+    if as_json:
+        rows = [{"name": name, "cluster": int(cluster), "label": None if label is None else plain(label),
+                 "distance": float(distance)} for name, cluster, label, distance in
+                zip(result.names, result.clusters, [None] * len(result.names) if result.labels is None
+                    else result.labels, result.distances)]
+        click.echo(json.dumps({"model": str(model_path), "vectors": len(result.names), "output": result.output,
+                               "failures": [{"input": n, "error": c} for n, c in result.failures], "rows": rows}))
+    elif output is None:
+        write_stdout(result.csv())
+    if result.failures:
         raise click.exceptions.Exit(1)
 
 

@@ -37,6 +37,9 @@ WORDS = {
     "quality-and-batch-palette": lambda e: "a quality target (--quality) chooses K for each image: not with a "
                                            "palette given in advance (--map) or shared (--shared-palette)",
     "needs-dask": lambda e: "--executor dask needs Dask: pip install 'quantize[dask]'",
+    "needs-minibatch": lambda e: f"{e.path}: full k-means needs about {e.value / 1e6:,.0f} MB for these vectors, "
+                                 f"more than the {e.limit / 1e6:,.0f} MB available; use --minibatch (its memory "
+                                 "stays near a batch and the centroids)",
 }
 
 
