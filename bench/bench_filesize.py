@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_startup import photo_png  # noqa: E402
 from common import OUT, ROOT  # noqa: E402
 
-from quantize import quantize_image, read_image  # noqa: E402
+from quantize import KMeansOptions, quantize_image, read_image  # noqa: E402
 from quantize import png  # noqa: E402
 
 PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "hubble.jpg", "retina.jpg", "rocket.jpg")
@@ -64,7 +64,7 @@ def measure_photo(name: str, ks, repeats: int, seed: int = 0) -> list[dict]:
     photo = read_image(source)
     rows = []
     for k in ks:
-        result = quantize_image(photo, k, seed=seed)
+        result = quantize_image(photo, k, KMeansOptions(seed=seed))
         row = {"photo": name, "k": k, "bytes": {}, "time": {}}
         for level in LEVELS:
             row["time"][level], data = timed(lambda: png.encode_indexed(result.indices, result.palette,

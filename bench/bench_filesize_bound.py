@@ -22,7 +22,7 @@ from bench_filesize import PHOTOS, PNGQUANT, decode, equal_ssim_ratio, ssim  # n
 from bench_startup import photo_png  # noqa: E402
 from common import OUT  # noqa: E402
 
-from quantize import png, quantize_image, read_image  # noqa: E402
+from quantize import KMeansOptions, png, quantize_image, read_image  # noqa: E402
 
 COLUMNS = (("o2", "--optimize 2 (default)"), ("o4", "--optimize 4"), ("o4zopfli", "--optimize 4 + oxipng -o 6 zopfli"))
 
@@ -34,7 +34,7 @@ def measure(name: str, ks, seed: int) -> list[dict]:
     photo = read_image(source)
     rows = []
     for k in ks:
-        result = quantize_image(photo, k, seed=seed)
+        result = quantize_image(photo, k, KMeansOptions(seed=seed))
         default = png.encode_indexed(result.indices, result.palette, optimize=2)
         highest = png.encode_indexed(result.indices, result.palette, optimize=4)
         start = time.perf_counter()
