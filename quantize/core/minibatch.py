@@ -18,7 +18,7 @@ from ..errors import ParameterError
 from ..progress import ProgressCallback, notify
 from .arguments import check_arguments
 from .layouts import PAIR_ELEMENTS
-from .nearest import Entries, augment
+from .nearest import Entries
 from .result import KMeansResult
 from .seeding import init_centroids
 
@@ -29,7 +29,7 @@ _REASSIGN_RATIO = 0.01
 
 # The last labelling multiplies blocks of about LABEL_ELEMENTS coordinates and
 # LABEL_SCORES scores (larger products run faster, on more threads).
-LABEL_ELEMENTS = 1 << 20
+LABEL_ELEMENTS = 1 << 18
 LABEL_SCORES = 1 << 20
 
 
@@ -186,12 +186,16 @@ def _start(X, w, mean, k, init, batch_size, dtype, rng):
     positive = np.flatnonzero(w > 0)
     size = min(len(positive), max(3 * batch_size, 3 * k))
     subset = np.sort(rng.choice(positive, size=size, replace=False)) if size < len(positive) else positive
-    S = X[subset].astype(np.float64) - mean
+    S = X[subset].astype(np.float64)
+    S -= mean
     s_sq = np.einsum("ij,ij->i", S, S)
     # [x, 1] in Fortran order: the seeding's products (candidates) @ Xa.T then
     # read C-ordered rows, three times as fast as a transposed C array, and
     # the same numbers.
-    return init_centroids(S, np.asfortranarray(augment(S), dtype=dtype), w[subset], s_sq, k, init, rng)
+    Xa = np.empty((size, S.shape[1] + 1), dtype=dtype, order="F")
+    Xa[:, :-1] = S
+    Xa[:, -1] = 1.0
+    return init_centroids(S, Xa, w[subset], s_sq, k, init, rng)
 
 
 class _Steps:
