@@ -5,7 +5,11 @@ of a step do not grow with the data.
 The steps compute their scores with the bias added after the product
 (``Entries(..., bias_after=True)`` of :mod:`quantize.core.nearest`), one block
 per batch, and the last labelling passes over the points in blocks of
-``PAIR_ELEMENTS`` coordinates.
+``LABEL_ELEMENTS`` coordinates.  The points are read a batch or a block at a
+time and converted as they are read, so that a read-only memory map
+(``np.load(path, mmap_mode="r")``, any real dtype) is never copied whole: the
+memory a run takes beside the points is its ``(n,)`` outputs, the batch, the
+k-means++ subset and one block.  A run uses one BLAS thread.
 """
 from __future__ import annotations
 
@@ -54,7 +58,9 @@ def minibatch_kmeans(
     is the number of the batch's points it got and ``v`` the number it got
     in all the steps so far (Sculley's per-point learning rate ``1 / v``,
     applied to the batch at once, as scikit-learn does).  The memory used is
-    the input plus ``O(k d + batch_size d)``: the points are never copied.
+    the input plus ``O(n + k d + batch_size d)`` and one block of the last
+    labelling: the points are never copied, and a read-only memory map of
+    any real dtype is read a batch or a block at a time.
 
     Parameters
     ----------
@@ -106,6 +112,9 @@ def minibatch_kmeans(
         distance of a batch's points to their nearest centroid before the
         step moved it), with factor ``min(1, 2 batch_size / (n + 1))`` as in
         scikit-learn: a noisy estimate of the distortion, not a bound of it.
+        As in scikit-learn the average starts at the second step: the first
+        entry is the first batch's inertia alone (it measures the initial
+        centroids) and the early stop does not count it.
         A cluster is never empty when the data has at least ``k`` distinct
         points of positive weight: centroids that get few points are
         re-seeded at random points of the batch during the run (as in
@@ -147,6 +156,10 @@ def minibatch_kmeans(
         for step in range(1, max_steps + 1):
             old = centroids
             centroids, batch_inertia = steps.step(centroids, rng)
+            if step == 1:  # its batch measures the initial centroids: not averaged (as in scikit-learn)
+                history.append(batch_inertia)
+                notify(on_progress, step / max_steps)
+                continue
             ewa = batch_inertia if ewa is None else ewa * (1.0 - alpha) + batch_inertia * alpha
             history.append(ewa)
             notify(on_progress, step / max_steps)
@@ -213,7 +226,9 @@ class _Steps:
         self.batch = np.empty((batch_size, d), dtype=dtype)
         self.in_order = np.empty((batch_size, d), dtype=dtype)
         self.scores = np.empty((batch_size, k), dtype=dtype)
-        self.sums = np.empty((k, d))
+        # The clusters' sums of a batch in the products' precision (as scikit-learn
+        # keeps float32 sums for float32 points), then the moves in float64.
+        self.sums = np.empty((k, d), dtype=dtype)
         self.every = np.arange(batch_size)
         self.mean_d = mean.astype(dtype)
         self.direct = X.dtype == dtype and X.flags.c_contiguous
@@ -238,16 +253,22 @@ class _Steps:
         return moved, float(sq.mean())
 
     def _draw(self, rng):
-        """The batch's points ``(batch_size,)``, drawn with replacement by weight."""
+        """The batch's points ``(batch_size,)``, drawn with replacement by
+        weight, in increasing order (rows read in the order they lie in memory,
+        or in a mapped file)."""
         n, size = len(self.X), len(self.batch)
         if self.cumulative is None:
-            return rng.integers(0, n, size)
-        cumulative = self.cumulative
-        return np.minimum(np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right"), n - 1)
+            index = rng.integers(0, n, size)
+        else:
+            cumulative = self.cumulative
+            index = np.minimum(np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right"), n - 1)
+        index.sort()
+        return index
 
     def _move(self, centroids, labels):
         """Each centroid moved to the running mean of all the points it got:
-        float64 sums of the batch's points cluster by cluster."""
+        sums of the batch's points cluster by cluster (in ``dtype``), the move
+        in float64."""
         size = len(labels)
         order = np.argsort(labels, kind="stable")
         np.take(self.batch, order, axis=0, out=self.in_order)
@@ -255,13 +276,14 @@ class _Steps:
         firsts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
         got = sorted_labels[firsts]
         members = np.diff(np.r_[firsts, size])
+        sums = self.sums
         for place, (lo, hi) in enumerate(zip(firsts.tolist(), (firsts[1:].tolist() + [size]))):
-            np.add.reduce(self.in_order[lo:hi], axis=0, dtype=np.float64, out=self.sums[place])
+            np.add.reduce(self.in_order[lo:hi], axis=0, out=sums[place])
         moved = centroids.copy()
         counts = self.counts
         counts[got] += members
         # c + (sums - m c) / v, in place in the sums
-        own, sums = centroids[got], self.sums[: len(got)]
+        own, sums = centroids[got], sums[: len(got)].astype(np.float64, copy=False)
         sums -= members[:, None] * own
         sums /= counts[got, None]
         sums += own
@@ -312,39 +334,37 @@ class _Stop:
 
 
 def _label_all(X, w, mean, centroids, dtype):
-    """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype; the
-    centred rows are multiplied in ``dtype``, the bias added after the
-    product, one block of :func:`_label_rows` rows per product) and their
-    exact squared distances ``(n,)`` float64, ``sum (x - c)^2``, in blocks of
-    about ``PAIR_ELEMENTS`` coordinates.  ``X`` is read a block at a time (a
-    memory map stays on disk).  A centroid left without points of positive
-    weight is moved to the point served worst, and the labels computed again
-    (at most ``k`` times), as :func:`~quantize.core.lloyd._move_centroids`
-    does."""
+    """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype) and
+    their exact squared distances ``(n,)`` float64, ``sum (x - c)^2``, in
+    blocks of about ``LABEL_ELEMENTS`` coordinates read one at a time (a
+    memory map stays on disk).  The rows are centred in ``dtype`` (``x -
+    mean`` with the mean rounded to it, as the steps do) and multiplied in
+    it, the bias added after the product; the distances are taken from the
+    rows as given and the centroids placed back, ``mean + c``, in float64.  A
+    centroid left without points of positive weight is moved to the point
+    served worst, and the labels computed again (at most ``k`` times), as
+    :func:`~quantize.core.lloyd._move_centroids` does."""
     n, d = X.shape
     k = len(centroids)
     step = min(n, _label_rows(d, k))
-    rows = np.empty((step, d))
-    products = rows if dtype == np.float64 else np.empty((step, d), dtype=dtype)
+    products = np.empty((step, d), dtype=dtype)
     scores = np.empty((step, k), dtype=dtype)
-    sub = min(step, max(2, PAIR_ELEMENTS // d))
-    own = np.empty((sub, d))
+    own = np.empty((step, d))
+    shift = mean.astype(dtype)
     for attempt in range(k + 1):
         labels = np.empty(n, dtype=np.int32)
         sq = np.empty(n)
         entries = Entries(centroids, dtype, bias_after=True)
+        placed = centroids + mean
         for lo in range(0, n, step):
-            m = min(step, n - lo)
-            np.subtract(X[lo:lo + m], mean, out=rows[:m])
-            if products is not rows:
-                np.copyto(products[:m], rows[:m], casting="same_kind")
+            block = X[lo:lo + step]
+            m = len(block)
+            np.subtract(block, shift, out=products[:m], casting="unsafe")
             block_labels, _ = entries.nearest_in(products[:m], out=scores[:m])
             labels[lo:lo + m] = block_labels
-            for s in range(0, m, sub):
-                part = rows[s:min(s + sub, m)]
-                np.take(centroids, block_labels[s:s + sub], axis=0, out=own[:len(part)])
-                part -= own[:len(part)]
-                np.einsum("ij,ij->i", part, part, out=sq[lo + s:lo + s + len(part)])
+            np.take(placed, block_labels, axis=0, out=own[:m])
+            np.subtract(block, own[:m], out=own[:m])
+            np.einsum("ij,ij->i", own[:m], own[:m], out=sq[lo:lo + m])
         empty = np.flatnonzero(np.bincount(labels[w > 0], minlength=k) == 0)
         if not empty.size:
             break
