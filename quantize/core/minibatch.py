@@ -13,7 +13,9 @@ k-means++ subset and one block.  A run uses one BLAS thread.
 """
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -35,6 +37,9 @@ _REASSIGN_RATIO = 0.01
 # LABEL_SCORES scores (larger products run faster, on more threads).
 LABEL_ELEMENTS = 1 << 18
 LABEL_SCORES = 1 << 20
+# A step's batch is cut among the workers from this many multiply-adds on.
+PARALLEL_STEP = 1 << 22
+MAX_WORKERS = 4
 
 
 def minibatch_kmeans(
@@ -141,11 +146,11 @@ def minibatch_kmeans(
     if max_no_improvement is not None and (not is_int(max_no_improvement) or max_no_improvement < 1):
         raise ParameterError(f"max_no_improvement must be None or an integer >= 1, got {max_no_improvement!r}")
     rng = np.random.default_rng(seed)
-    with _one_blas_thread():
+    with _one_blas_thread(), _Workers() as workers:
         n = len(X)
         mean, variance = _mean_and_variance(X, None if weights is None else w, tol > 0)
         centroids = start - mean if start is not None else _start(X, w, mean, k, init, batch_size, dtype, rng)
-        steps = _Steps(X, None if weights is None else w, mean, k, batch_size, dtype)
+        steps = _Steps(X, None if weights is None else w, mean, k, batch_size, dtype, workers)
         stop = _Stop(tol * variance if tol > 0 else None, max_no_improvement)
         max_steps = max(1, (max_iter * n) // batch_size)
         alpha = min(1.0, 2.0 * batch_size / (n + 1))
@@ -167,7 +172,7 @@ def minibatch_kmeans(
                 converged = step < max_steps
                 break
         del steps
-        labels, sq = _label_all(X, w, mean, centroids, dtype)
+        labels, sq = _label_all(X, w, mean, centroids, dtype, workers)
         notify(on_progress, 1.0)
         return KMeansResult(
             centroids=centroids + mean,
@@ -177,6 +182,35 @@ def minibatch_kmeans(
             converged=converged,
             history=np.array(history),
         )
+
+
+class _Workers:
+    """Threads for the large products of a run, one per core up to
+    ``MAX_WORKERS`` (NumPy lets go of the interpreter in a product, and each
+    multiplies on one BLAS thread): unlike BLAS's own threads they wait
+    without spinning, so a busy machine costs them only the time of the
+    other work.  ``map`` as the builtin's, at once in the threads."""
+
+    def __init__(self):
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        self.count = max(1, min(MAX_WORKERS, cores))
+        self.pool = ThreadPoolExecutor(self.count) if self.count > 1 else None
+
+    def __len__(self):
+        return self.count
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def map(self, fn, *args):
+        return map(fn, *args) if self.pool is None else self.pool.map(fn, *args)
 
 
 def _one_blas_thread():
@@ -217,8 +251,12 @@ class _Steps:
     got so far.  ``X (n, d)`` as given, ``w (n,)`` float64 or None (uniform
     draws), ``mean (d,)`` float64, ``dtype`` of the products."""
 
-    def __init__(self, X, w, mean, k, batch_size, dtype):
+    def __init__(self, X, w, mean, k, batch_size, dtype, workers):
         d = X.shape[1]
+        self.workers = workers
+        # The batch's rows cut among the workers when the step is large.
+        parts = len(workers) if batch_size * d * k >= PARALLEL_STEP else 1
+        self.parts = np.linspace(0, batch_size, parts + 1).astype(int).tolist()
         self.X, self.mean, self.k, self.dtype = X, mean, k, dtype
         self.cumulative = None if w is None else np.cumsum(w)
         self.counts = np.zeros(k)
@@ -228,7 +266,8 @@ class _Steps:
         self.scores = np.empty((batch_size, k), dtype=dtype)
         # The clusters' sums of a batch in the products' precision (as scikit-learn
         # keeps float32 sums for float32 points), then the moves in float64.
-        self.sums = np.empty((k, d), dtype=dtype)
+        self.sums = np.zeros((k, d), dtype=dtype)
+        self.got = np.arange(0)  # the clusters whose sums the last step wrote
         self.every = np.arange(batch_size)
         self.mean_d = mean.astype(dtype)
         self.direct = X.dtype == dtype and X.flags.c_contiguous
@@ -238,19 +277,31 @@ class _Steps:
         centroids (a new array) and the batch's inertia, the mean squared
         distance of its points to their nearest centroid before the move."""
         index = self._draw(rng)
-        batch = self.batch
-        if self.direct:
-            np.take(self.X, index, axis=0, out=batch)
-        else:
-            batch[...] = self.X[index]
-        batch -= self.mean_d
-        # Assignment: the largest x.c - c^2/2, in the points' precision.
-        labels, scores = Entries(centroids, self.dtype, bias_after=True).nearest_in(batch, out=self.scores)
-        best = scores[self.every, labels].astype(np.float64)
-        sq = np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
+        entries = Entries(centroids, self.dtype, bias_after=True)
+        bounds = self.parts
+        run = map if len(bounds) == 2 else self.workers.map
+        found = list(run(lambda lo, hi: self._assign(entries, index, lo, hi), bounds[:-1], bounds[1:]))
+        labels = found[0][0] if len(found) == 1 else np.concatenate([part[0] for part in found])
+        sq = found[0][1] if len(found) == 1 else np.concatenate([part[1] for part in found])
         moved = self._move(centroids, labels)
         self._reseed(moved, index, rng)
         return moved, float(sq.mean())
+
+    def _assign(self, entries, index, lo, hi):
+        """Rows ``lo:hi`` of the batch: gathered from the points ``index[lo:hi]``
+        and centred (in ``dtype``), and their nearest entry (the largest
+        ``x.c - c^2/2``) and squared distance to it ``(hi - lo,)`` float64
+        (clipped at 0).  With a large batch each worker does a part (the same
+        numbers: a score is computed the same in any block)."""
+        batch = self.batch[lo:hi]
+        if self.direct:
+            np.take(self.X, index[lo:hi], axis=0, out=batch, mode="clip")  # (valid indices; "clip" skips a check)
+        else:
+            batch[...] = self.X[index[lo:hi]]
+        batch -= self.mean_d
+        labels, scores = entries.nearest_in(batch, out=self.scores[lo:hi])
+        best = scores[self.every[: hi - lo], labels].astype(np.float64)
+        return labels, np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
 
     def _draw(self, rng):
         """The batch's points ``(batch_size,)``, drawn with replacement by
@@ -271,23 +322,25 @@ class _Steps:
         in float64."""
         size = len(labels)
         order = np.argsort(labels, kind="stable")
-        np.take(self.batch, order, axis=0, out=self.in_order)
+        np.take(self.batch, order, axis=0, out=self.in_order, mode="clip")
         sorted_labels = labels[order]
         firsts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
         got = sorted_labels[firsts]
         members = np.diff(np.r_[firsts, size])
-        sums = self.sums
-        for place, (lo, hi) in enumerate(zip(firsts.tolist(), (firsts[1:].tolist() + [size]))):
-            np.add.reduce(self.in_order[lo:hi], axis=0, out=sums[place])
-        moved = centroids.copy()
+        sums = self.sums  # (k, d), 0 for the clusters that got no point
+        sums[self.got] = 0
+        for lo, hi, label in zip(firsts.tolist(), firsts[1:].tolist() + [size], got.tolist()):
+            np.add.reduce(self.in_order[lo:hi], axis=0, out=sums[label])
+        self.got = got
+        got_count = np.zeros(self.k)
+        got_count[got] = members
         counts = self.counts
-        counts[got] += members
-        # c + (sums - m c) / v, in place in the sums
-        own, sums = centroids[got], sums[: len(got)].astype(np.float64, copy=False)
-        sums -= members[:, None] * own
-        sums /= counts[got, None]
-        sums += own
-        moved[got] = sums
+        counts += got_count
+        # c + (sums - m c) / v for every centroid (c itself where m = 0), in whole rows
+        moved = np.multiply(got_count[:, None], centroids)
+        np.subtract(sums, moved, out=moved)
+        moved /= np.maximum(counts, 1.0)[:, None]
+        moved += centroids
         return moved
 
     def _reseed(self, centroids, index, rng):
@@ -333,7 +386,7 @@ class _Stop:
         return self.patience is not None and self.stale >= self.patience
 
 
-def _label_all(X, w, mean, centroids, dtype):
+def _label_all(X, w, mean, centroids, dtype, workers):
     """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype) and
     their exact squared distances ``(n,)`` float64, ``sum (x - c)^2``, in
     blocks of about ``LABEL_ELEMENTS`` coordinates read one at a time (a
@@ -343,28 +396,21 @@ def _label_all(X, w, mean, centroids, dtype):
     rows as given and the centroids placed back, ``mean + c``, in float64.  A
     centroid left without points of positive weight is moved to the point
     served worst, and the labels computed again (at most ``k`` times), as
-    :func:`~quantize.core.lloyd._move_centroids` does."""
+    :func:`~quantize.core.lloyd._move_centroids` does.  ``workers`` (an
+    executor) label contiguous parts of the rows at once; the numbers do not
+    depend on how many (a score is computed the same in any block)."""
     n, d = X.shape
     k = len(centroids)
-    step = min(n, _label_rows(d, k))
-    products = np.empty((step, d), dtype=dtype)
-    scores = np.empty((step, k), dtype=dtype)
-    own = np.empty((step, d))
     shift = mean.astype(dtype)
+    # The rows cut evenly among the workers, each labelling its part in blocks.
+    bounds = np.linspace(0, n, min(len(workers), max(1, n // _label_rows(d, k))) + 1).astype(int).tolist()
     for attempt in range(k + 1):
         labels = np.empty(n, dtype=np.int32)
         sq = np.empty(n)
         entries = Entries(centroids, dtype, bias_after=True)
         placed = centroids + mean
-        for lo in range(0, n, step):
-            block = X[lo:lo + step]
-            m = len(block)
-            np.subtract(block, shift, out=products[:m], casting="unsafe")
-            block_labels, _ = entries.nearest_in(products[:m], out=scores[:m])
-            labels[lo:lo + m] = block_labels
-            np.take(placed, block_labels, axis=0, out=own[:m])
-            np.subtract(block, own[:m], out=own[:m])
-            np.einsum("ij,ij->i", own[:m], own[:m], out=sq[lo:lo + m])
+        list(workers.map(lambda lo, hi: _label_part(X[lo:hi], shift, entries, placed, labels[lo:hi], sq[lo:hi]),
+                         bounds[:-1], bounds[1:]))
         empty = np.flatnonzero(np.bincount(labels[w > 0], minlength=k) == 0)
         if not empty.size:
             break
@@ -376,6 +422,25 @@ def _label_all(X, w, mean, centroids, dtype):
             break
         centroids[empty] = X[worst].astype(np.float64) - mean
     return labels, sq
+
+
+def _label_part(X, shift, entries, placed, labels, sq):
+    """:func:`_label_all` of the rows ``X (m, d)`` into ``labels`` and ``sq``
+    (m,), in blocks of :func:`_label_rows` rows."""
+    (m, d), k, dtype = X.shape, entries.m, entries.dtype
+    step = min(m, _label_rows(d, k))
+    products = np.empty((step, d), dtype=dtype)
+    scores = np.empty((step, k), dtype=dtype)
+    own = np.empty((step, d))
+    for lo in range(0, m, step):
+        block = X[lo:lo + step]
+        size = len(block)
+        np.subtract(block, shift, out=products[:size], casting="unsafe")
+        block_labels, _ = entries.nearest_in(products[:size], out=scores[:size])
+        labels[lo:lo + size] = block_labels
+        np.take(placed, block_labels, axis=0, out=own[:size], mode="clip")
+        np.subtract(block, own[:size], out=own[:size])
+        np.einsum("ij,ij->i", own[:size], own[:size], out=sq[lo:lo + size])
 
 
 def _label_rows(d, k):
