@@ -9,7 +9,9 @@ per batch, and the last labelling passes over the points in blocks of
 time and converted as they are read, so that a read-only memory map
 (``np.load(path, mmap_mode="r")``, any real dtype) is never copied whole: the
 memory a run takes beside the points is its ``(n,)`` outputs, the batch, the
-k-means++ subset and one block.  A run uses one BLAS thread.
+k-means++ subset and one block.  A run multiplies on one BLAS thread, and
+cuts the rows of a large step and of the last labelling among a few threads
+of its own (:class:`_Workers`); the result does not depend on their number.
 """
 from __future__ import annotations
 
@@ -216,11 +218,13 @@ class _Workers:
 def _one_blas_thread():
     """One BLAS thread for a run, as scikit-learn's MiniBatchKMeans takes for
     its steps: their products are small (a batch, a few candidates of the
-    seeding), and waking a second thread for each costs more than it gives,
-    far more on a busy machine (K = 64 on 60,000 x 784 digits: 2.2 s with
-    one thread, 4.8 s with two, on the shared 2-core machine); and with one
-    thread the result no longer depends on the machine's cores (a product
-    split over threads may round differently)."""
+    seeding), and waking BLAS's threads for each costs more than it gives, far
+    more on a busy machine, where they spin while the other core is taken
+    (K = 64 on 60,000 x 784 digits, with the other core busy: 2.2 s on one
+    BLAS thread, 4.8 s on two); the large products are cut among
+    :class:`_Workers` instead.  With one thread the result does not depend on
+    the machine's cores (a product split over BLAS threads may round
+    differently; the workers' parts are computed as they would be whole)."""
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
