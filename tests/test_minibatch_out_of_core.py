@@ -66,8 +66,8 @@ def test_float32_map_is_read_in_blocks(tmp_path):
     # 3 * 256 points in float64 and its products, the last labelling's blocks
     # of 2^18 coordinates in float64 and float32 for each of 2 workers, the
     # (n,) outputs) and 5.7 MB for nearest_centroid (its search blocks of
-    # 2048 rows of 257 float64 and the (n,) outputs); a whole float32 copy would be 51 MB, a float64 one
-    # 102 MB.  The bound is a fifth of the array.
+    # 2048 rows of 257 float64 and the (n,) outputs); a whole float32 copy
+    # would be 51 MB, a float64 one 102 MB.  The bound is a fifth of the array.
     fit, peak_fit = traced(lambda: minibatch_kmeans(X, K, batch_size=BATCH, max_iter=1, seed=0))
     (labels, sq), peak_labels = traced(lambda: nearest_centroid(X, fit.centroids))
     assert peak_fit < X.nbytes / 5, peak_fit
