@@ -54,6 +54,7 @@ bench: install
 	$(PY) bench/bench_targets.py
 	$(PY) bench/bench_cluster.py
 	$(PY) bench/bench_vectors_core.py
+	$(PY) bench/bench_out_of_core.py
 	$(PY) bench/bench_wu.py
 	$(PY) bench/bench_startup.py
 	$(PY) bench/bench_liq.py

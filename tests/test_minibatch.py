@@ -238,3 +238,21 @@ def test_inputs_are_not_modified(digits):
     assert isinstance(minibatch_kmeans(points, 4, weights=weights, init=start, seed=0), KMeansResult)
     for before, after in zip(copies, (points, weights, start)):
         np.testing.assert_array_equal(before, after)
+
+
+def test_workers_do_not_change_the_result(digits, monkeypatch):
+    # The steps and the last labelling cut their rows among threads; a score
+    # is computed the same in any block, so the result is the same bits with
+    # one worker or more (every step cut here, even small ones).
+    import quantize.core.minibatch as module
+
+    monkeypatch.setattr(module, "PARALLEL_STEP", 1)
+    for points in (digits, digits.astype(np.float32)):
+        runs = []
+        for workers in (1, 2, 4):
+            monkeypatch.setattr(module, "MAX_WORKERS", workers)
+            runs.append(minibatch_kmeans(points, 16, batch_size=301, seed=3))
+        for again in runs[1:]:
+            np.testing.assert_array_equal(again.centroids, runs[0].centroids)
+            np.testing.assert_array_equal(again.labels, runs[0].labels)
+            assert again.distortion == runs[0].distortion and again.n_iter == runs[0].n_iter

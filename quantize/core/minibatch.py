@@ -5,11 +5,19 @@ of a step do not grow with the data.
 The steps compute their scores with the bias added after the product
 (``Entries(..., bias_after=True)`` of :mod:`quantize.core.nearest`), one block
 per batch, and the last labelling passes over the points in blocks of
-``PAIR_ELEMENTS`` coordinates.
+``LABEL_ELEMENTS`` coordinates.  The points are read a batch or a block at a
+time and converted as they are read, so that a read-only memory map
+(``np.load(path, mmap_mode="r")``, any real dtype) is never copied whole: the
+memory a run takes beside the points is its ``(n,)`` outputs, the batch, the
+k-means++ subset and one block.  A run multiplies on one BLAS thread, and
+cuts the rows of a large step and of the last labelling among a few threads
+of its own (:class:`_Workers`); the result does not depend on their number.
 """
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -18,7 +26,7 @@ from ..errors import ParameterError
 from ..progress import ProgressCallback, notify
 from .arguments import check_arguments
 from .layouts import PAIR_ELEMENTS
-from .nearest import Entries, augment
+from .nearest import Entries
 from .result import KMeansResult
 from .seeding import init_centroids
 
@@ -26,6 +34,14 @@ from .seeding import init_centroids
 # largest count (scikit-learn's reassignment_ratio), checked when a count is 0
 # or after every 10 k points drawn since the last check.
 _REASSIGN_RATIO = 0.01
+
+# The last labelling multiplies blocks of about LABEL_ELEMENTS coordinates and
+# LABEL_SCORES scores (larger products run faster, on more threads).
+LABEL_ELEMENTS = 1 << 18
+LABEL_SCORES = 1 << 20
+# A step's batch is cut among the workers from this many multiply-adds on.
+PARALLEL_STEP = 1 << 22
+MAX_WORKERS = 4
 
 
 def minibatch_kmeans(
@@ -49,7 +65,9 @@ def minibatch_kmeans(
     is the number of the batch's points it got and ``v`` the number it got
     in all the steps so far (Sculley's per-point learning rate ``1 / v``,
     applied to the batch at once, as scikit-learn does).  The memory used is
-    the input plus ``O(k d + batch_size d)``: the points are never copied.
+    the input plus ``O(n + k d + batch_size d)`` and one block of the last
+    labelling: the points are never copied, and a read-only memory map of
+    any real dtype is read a batch or a block at a time.
 
     Parameters
     ----------
@@ -101,6 +119,9 @@ def minibatch_kmeans(
         distance of a batch's points to their nearest centroid before the
         step moved it), with factor ``min(1, 2 batch_size / (n + 1))`` as in
         scikit-learn: a noisy estimate of the distortion, not a bound of it.
+        As in scikit-learn the average starts at the second step: the first
+        entry is the first batch's inertia alone (it measures the initial
+        centroids) and the early stop does not count it.
         A cluster is never empty when the data has at least ``k`` distinct
         points of positive weight: centroids that get few points are
         re-seeded at random points of the batch during the run (as in
@@ -127,37 +148,86 @@ def minibatch_kmeans(
     if max_no_improvement is not None and (not is_int(max_no_improvement) or max_no_improvement < 1):
         raise ParameterError(f"max_no_improvement must be None or an integer >= 1, got {max_no_improvement!r}")
     rng = np.random.default_rng(seed)
-    n = len(X)
-    mean, variance = _mean_and_variance(X, None if weights is None else w, tol > 0)
-    centroids = start - mean if start is not None else _start(X, w, mean, k, init, batch_size, dtype, rng)
-    steps = _Steps(X, None if weights is None else w, mean, k, batch_size, dtype)
-    stop = _Stop(tol * variance if tol > 0 else None, max_no_improvement)
-    max_steps = max(1, (max_iter * n) // batch_size)
-    alpha = min(1.0, 2.0 * batch_size / (n + 1))
-    history = []
-    ewa = None
-    converged = False
-    step = 0
-    for step in range(1, max_steps + 1):
-        old = centroids
-        centroids, batch_inertia = steps.step(centroids, rng)
-        ewa = batch_inertia if ewa is None else ewa * (1.0 - alpha) + batch_inertia * alpha
-        history.append(ewa)
-        notify(on_progress, step / max_steps)
-        if stop(ewa, old, centroids):
-            converged = step < max_steps
-            break
-    del steps
-    labels, sq = _label_all(X, w, mean, centroids, dtype)
-    notify(on_progress, 1.0)
-    return KMeansResult(
-        centroids=centroids + mean,
-        labels=labels,
-        distortion=float(w @ sq) / w.sum(),
-        n_iter=step,
-        converged=converged,
-        history=np.array(history),
-    )
+    with _one_blas_thread(), _Workers() as workers:
+        n = len(X)
+        mean, variance = _mean_and_variance(X, None if weights is None else w, tol > 0)
+        centroids = start - mean if start is not None else _start(X, w, mean, k, init, batch_size, dtype, rng)
+        steps = _Steps(X, None if weights is None else w, mean, k, batch_size, dtype, workers)
+        stop = _Stop(tol * variance if tol > 0 else None, max_no_improvement)
+        max_steps = max(1, (max_iter * n) // batch_size)
+        alpha = min(1.0, 2.0 * batch_size / (n + 1))
+        history = []
+        ewa = None
+        converged = False
+        step = 0
+        for step in range(1, max_steps + 1):
+            old = centroids
+            centroids, batch_inertia = steps.step(centroids, rng)
+            if step == 1:  # its batch measures the initial centroids: not averaged (as in scikit-learn)
+                history.append(batch_inertia)
+                notify(on_progress, step / max_steps)
+                continue
+            ewa = batch_inertia if ewa is None else ewa * (1.0 - alpha) + batch_inertia * alpha
+            history.append(ewa)
+            notify(on_progress, step / max_steps)
+            if stop(ewa, old, centroids):
+                converged = step < max_steps
+                break
+        del steps
+        labels, sq = _label_all(X, w, mean, centroids, dtype, workers)
+        notify(on_progress, 1.0)
+        return KMeansResult(
+            centroids=centroids + mean,
+            labels=labels,
+            distortion=float(w @ sq) / w.sum(),
+            n_iter=step,
+            converged=converged,
+            history=np.array(history),
+        )
+
+
+class _Workers:
+    """Threads for the large products of a run, one per core up to
+    ``MAX_WORKERS`` (NumPy lets go of the interpreter in a product, and each
+    multiplies on one BLAS thread): unlike BLAS's own threads they wait
+    without spinning, so a busy machine costs them only the time of the
+    other work.  ``map`` as the builtin's, at once in the threads."""
+
+    def __init__(self):
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        self.count = max(1, min(MAX_WORKERS, cores))
+        self.pool = ThreadPoolExecutor(self.count) if self.count > 1 else None
+
+    def __len__(self):
+        return self.count
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def map(self, fn, *args):
+        return map(fn, *args) if self.pool is None else self.pool.map(fn, *args)
+
+
+def _one_blas_thread():
+    """One BLAS thread for a run, as scikit-learn's MiniBatchKMeans takes for
+    its steps: their products are small (a batch, a few candidates of the
+    seeding), and waking BLAS's threads for each costs more than it gives, far
+    more on a busy machine, where they spin while the other core is taken
+    (K = 64 on 60,000 x 784 digits, with the other core busy: 2.2 s on one
+    BLAS thread, 4.8 s on two); the large products are cut among
+    :class:`_Workers` instead.  With one thread the result does not depend on
+    the machine's cores (a product split over BLAS threads may round
+    differently; the workers' parts are computed as they would be whole)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _start(X, w, mean, k, init, batch_size, dtype, rng):
@@ -167,9 +237,16 @@ def _start(X, w, mean, k, init, batch_size, dtype, rng):
     positive = np.flatnonzero(w > 0)
     size = min(len(positive), max(3 * batch_size, 3 * k))
     subset = np.sort(rng.choice(positive, size=size, replace=False)) if size < len(positive) else positive
-    S = X[subset].astype(np.float64) - mean
+    S = X[subset].astype(np.float64)
+    S -= mean
     s_sq = np.einsum("ij,ij->i", S, S)
-    return init_centroids(S, augment(S).astype(dtype), w[subset], s_sq, k, init, rng)
+    # [x, 1] in Fortran order: the seeding's products (candidates) @ Xa.T then
+    # read C-ordered rows, three times as fast as a transposed C array, and
+    # the same numbers.
+    Xa = np.empty((size, S.shape[1] + 1), dtype=dtype, order="F")
+    Xa[:, :-1] = S
+    Xa[:, -1] = 1.0
+    return init_centroids(S, Xa, w[subset], s_sq, k, init, rng)
 
 
 class _Steps:
@@ -178,8 +255,12 @@ class _Steps:
     got so far.  ``X (n, d)`` as given, ``w (n,)`` float64 or None (uniform
     draws), ``mean (d,)`` float64, ``dtype`` of the products."""
 
-    def __init__(self, X, w, mean, k, batch_size, dtype):
+    def __init__(self, X, w, mean, k, batch_size, dtype, workers):
         d = X.shape[1]
+        self.workers = workers
+        # The batch's rows cut among the workers when the step is large.
+        parts = len(workers) if batch_size * d * k >= PARALLEL_STEP else 1
+        self.parts = np.linspace(0, batch_size, parts + 1).astype(int).tolist()
         self.X, self.mean, self.k, self.dtype = X, mean, k, dtype
         self.cumulative = None if w is None else np.cumsum(w)
         self.counts = np.zeros(k)
@@ -187,7 +268,10 @@ class _Steps:
         self.batch = np.empty((batch_size, d), dtype=dtype)
         self.in_order = np.empty((batch_size, d), dtype=dtype)
         self.scores = np.empty((batch_size, k), dtype=dtype)
-        self.sums = np.empty((k, d))
+        # The clusters' sums of a batch in the products' precision (as scikit-learn
+        # keeps float32 sums for float32 points), then the moves in float64.
+        self.sums = np.zeros((k, d), dtype=dtype)
+        self.got = np.arange(0)  # the clusters whose sums the last step wrote
         self.every = np.arange(batch_size)
         self.mean_d = mean.astype(dtype)
         self.direct = X.dtype == dtype and X.flags.c_contiguous
@@ -197,44 +281,70 @@ class _Steps:
         centroids (a new array) and the batch's inertia, the mean squared
         distance of its points to their nearest centroid before the move."""
         index = self._draw(rng)
-        batch = self.batch
-        if self.direct:
-            np.take(self.X, index, axis=0, out=batch)
-        else:
-            batch[...] = self.X[index]
-        batch -= self.mean_d
-        # Assignment: the largest x.c - c^2/2, in the points' precision.
-        labels, scores = Entries(centroids, self.dtype, bias_after=True).nearest_in(batch, out=self.scores)
-        best = scores[self.every, labels].astype(np.float64)
-        sq = np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
+        entries = Entries(centroids, self.dtype, bias_after=True)
+        bounds = self.parts
+        run = map if len(bounds) == 2 else self.workers.map
+        found = list(run(lambda lo, hi: self._assign(entries, index, lo, hi), bounds[:-1], bounds[1:]))
+        labels = found[0][0] if len(found) == 1 else np.concatenate([part[0] for part in found])
+        sq = found[0][1] if len(found) == 1 else np.concatenate([part[1] for part in found])
         moved = self._move(centroids, labels)
         self._reseed(moved, index, rng)
         return moved, float(sq.mean())
 
+    def _assign(self, entries, index, lo, hi):
+        """Rows ``lo:hi`` of the batch: gathered from the points ``index[lo:hi]``
+        and centred (in ``dtype``), and their nearest entry (the largest
+        ``x.c - c^2/2``) and squared distance to it ``(hi - lo,)`` float64
+        (clipped at 0).  With a large batch each worker does a part (the same
+        numbers: a score is computed the same in any block)."""
+        batch = self.batch[lo:hi]
+        if self.direct:
+            np.take(self.X, index[lo:hi], axis=0, out=batch, mode="clip")  # (valid indices; "clip" skips a check)
+        else:
+            batch[...] = self.X[index[lo:hi]]
+        batch -= self.mean_d
+        labels, scores = entries.nearest_in(batch, out=self.scores[lo:hi])
+        best = scores[self.every[: hi - lo], labels].astype(np.float64)
+        return labels, np.maximum(np.einsum("ij,ij->i", batch, batch).astype(np.float64) - 2.0 * best, 0.0)
+
     def _draw(self, rng):
-        """The batch's points ``(batch_size,)``, drawn with replacement by weight."""
+        """The batch's points ``(batch_size,)``, drawn with replacement by
+        weight, in increasing order (rows read in the order they lie in memory,
+        or in a mapped file)."""
         n, size = len(self.X), len(self.batch)
         if self.cumulative is None:
-            return rng.integers(0, n, size)
-        cumulative = self.cumulative
-        return np.minimum(np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right"), n - 1)
+            index = rng.integers(0, n, size)
+        else:
+            cumulative = self.cumulative
+            index = np.minimum(np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right"), n - 1)
+        index.sort()
+        return index
 
     def _move(self, centroids, labels):
         """Each centroid moved to the running mean of all the points it got:
-        float64 sums of the batch's points cluster by cluster."""
+        sums of the batch's points cluster by cluster (in ``dtype``), the move
+        in float64."""
         size = len(labels)
         order = np.argsort(labels, kind="stable")
-        np.take(self.batch, order, axis=0, out=self.in_order)
+        np.take(self.batch, order, axis=0, out=self.in_order, mode="clip")
         sorted_labels = labels[order]
         firsts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
         got = sorted_labels[firsts]
         members = np.diff(np.r_[firsts, size])
-        for place, (lo, hi) in enumerate(zip(firsts.tolist(), (firsts[1:].tolist() + [size]))):
-            np.add.reduce(self.in_order[lo:hi], axis=0, dtype=np.float64, out=self.sums[place])
-        moved = centroids.copy()
+        sums = self.sums  # (k, d), 0 for the clusters that got no point
+        sums[self.got] = 0
+        for lo, hi, label in zip(firsts.tolist(), firsts[1:].tolist() + [size], got.tolist()):
+            np.add.reduce(self.in_order[lo:hi], axis=0, out=sums[label])
+        self.got = got
+        got_count = np.zeros(self.k)
+        got_count[got] = members
         counts = self.counts
-        counts[got] += members
-        moved[got] = centroids[got] + (self.sums[: len(got)] - members[:, None] * centroids[got]) / counts[got, None]
+        counts += got_count
+        # c + (sums - m c) / v for every centroid (c itself where m = 0), in whole rows
+        moved = np.multiply(got_count[:, None], centroids)
+        np.subtract(sums, moved, out=moved)
+        moved /= np.maximum(counts, 1.0)[:, None]
+        moved += centroids
         return moved
 
     def _reseed(self, centroids, index, rng):
@@ -280,35 +390,31 @@ class _Stop:
         return self.patience is not None and self.stale >= self.patience
 
 
-def _label_all(X, w, mean, centroids, dtype):
-    """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype; the
-    centred rows are multiplied in ``dtype``, the bias added after the
-    product, one block per pass) and their exact squared distances ``(n,)``
-    float64, ``sum (x - c)^2``, in blocks of about ``PAIR_ELEMENTS``
-    coordinates.  A centroid left without points of positive weight is moved
-    to the point served worst, and the labels computed again (at most ``k``
-    times), as :func:`~quantize.core.lloyd._move_centroids` does."""
+def _label_all(X, w, mean, centroids, dtype, workers):
+    """Labels ``(n,) int32`` of all points ``X (n, d)`` (any real dtype) and
+    their exact squared distances ``(n,)`` float64, ``sum (x - c)^2``, in
+    blocks of about ``LABEL_ELEMENTS`` coordinates read one at a time (a
+    memory map stays on disk).  The rows are centred in ``dtype`` (``x -
+    mean`` with the mean rounded to it, as the steps do) and multiplied in
+    it, the bias added after the product; the distances are taken from the
+    rows as given and the centroids placed back, ``mean + c``, in float64.  A
+    centroid left without points of positive weight is moved to the point
+    served worst, and the labels computed again (at most ``k`` times), as
+    :func:`~quantize.core.lloyd._move_centroids` does.  ``workers`` (an
+    executor) label contiguous parts of the rows at once; the numbers do not
+    depend on how many (a score is computed the same in any block)."""
     n, d = X.shape
     k = len(centroids)
-    step = min(n, max(2, PAIR_ELEMENTS // d))
-    rows = np.empty((step, d))
-    products = rows if dtype == np.float64 else np.empty((step, d), dtype=dtype)
-    scores = np.empty((step, k), dtype=dtype)
-    own = np.empty((step, d))
+    shift = mean.astype(dtype)
+    # The rows cut evenly among the workers, each labelling its part in blocks.
+    bounds = np.linspace(0, n, min(len(workers), max(1, n // _label_rows(d, k))) + 1).astype(int).tolist()
     for attempt in range(k + 1):
         labels = np.empty(n, dtype=np.int32)
         sq = np.empty(n)
         entries = Entries(centroids, dtype, bias_after=True)
-        for lo in range(0, n, step):
-            m = min(step, n - lo)
-            np.subtract(X[lo:lo + m], mean, out=rows[:m])
-            if products is not rows:
-                np.copyto(products[:m], rows[:m], casting="same_kind")
-            block_labels, _ = entries.nearest_in(products[:m], out=scores[:m])
-            labels[lo:lo + m] = block_labels
-            np.take(centroids, block_labels, axis=0, out=own[:m])
-            rows[:m] -= own[:m]
-            sq[lo:lo + m] = np.einsum("ij,ij->i", rows[:m], rows[:m])
+        placed = centroids + mean
+        list(workers.map(lambda lo, hi: _label_part(X[lo:hi], shift, entries, placed, labels[lo:hi], sq[lo:hi]),
+                         bounds[:-1], bounds[1:]))
         empty = np.flatnonzero(np.bincount(labels[w > 0], minlength=k) == 0)
         if not empty.size:
             break
@@ -320,6 +426,31 @@ def _label_all(X, w, mean, centroids, dtype):
             break
         centroids[empty] = X[worst].astype(np.float64) - mean
     return labels, sq
+
+
+def _label_part(X, shift, entries, placed, labels, sq):
+    """:func:`_label_all` of the rows ``X (m, d)`` into ``labels`` and ``sq``
+    (m,), in blocks of :func:`_label_rows` rows."""
+    (m, d), k, dtype = X.shape, entries.m, entries.dtype
+    step = min(m, _label_rows(d, k))
+    products = np.empty((step, d), dtype=dtype)
+    scores = np.empty((step, k), dtype=dtype)
+    own = np.empty((step, d))
+    for lo in range(0, m, step):
+        block = X[lo:lo + step]
+        size = len(block)
+        np.subtract(block, shift, out=products[:size], casting="unsafe")
+        block_labels, _ = entries.nearest_in(products[:size], out=scores[:size])
+        labels[lo:lo + size] = block_labels
+        np.take(placed, block_labels, axis=0, out=own[:size], mode="clip")
+        np.subtract(block, own[:size], out=own[:size])
+        np.einsum("ij,ij->i", own[:size], own[:size], out=sq[lo:lo + size])
+
+
+def _label_rows(d, k):
+    """Rows per product of the last labelling: about ``LABEL_ELEMENTS``
+    coordinates and ``LABEL_SCORES`` scores, at least 2."""
+    return max(2, min(LABEL_ELEMENTS // d, LABEL_SCORES // k))
 
 
 def _mean_and_variance(X, w, need_variance):

@@ -85,6 +85,8 @@ COLUMN_ENTRIES = 32
 TIE_MARGIN = 4.0
 # Scores of whole numbers whose terms stay below this are exact in float32.
 WHOLE_LIMIT = 2.0**22
+# Rows per block of nearest_centroid's squared norms (converted to float64 a block at a time).
+NORM_ROWS = 1024
 
 
 def block_rows(m: int) -> int:
@@ -391,7 +393,18 @@ def nearest_palette(colors: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray
 def nearest_centroid(points, centroids) -> tuple[np.ndarray, np.ndarray]:
     """The nearest of ``centroids (k, d)`` to each of ``points (n, d)`` (real
     numbers), searched in float64: ``labels (n,) int32`` (ties to the lower
-    index) and ``sq_dist (n,) float64``, ``|x|^2 - 2 score`` clipped at 0."""
-    X = np.asarray(points, dtype=np.float64)
+    index) and ``sq_dist (n,) float64``, ``|x|^2 - 2 score`` clipped at 0.
+
+    An array (a read-only memory map included) is read in blocks and
+    converted a block at a time: the memory used is the two outputs and
+    ``O(BLOCK_SCORES d / k + NORM_ROWS d)``, never a float64 copy of the whole.
+    The results do not depend on that: the search cuts the same blocks as on
+    a float64 copy, and each squared norm is a sum over its own row."""
+    X = points if isinstance(points, np.ndarray) else np.asarray(points, dtype=np.float64)
     labels, scores = nearest_entry(X, Entries(centroids, np.float64))
-    return labels.astype(np.int32), np.maximum(np.einsum("ij,ij->i", X, X) - 2.0 * scores, 0.0)
+    sq = np.empty(len(X))
+    for start in range(0, len(X), NORM_ROWS):
+        rows = np.asarray(X[start:start + NORM_ROWS], dtype=np.float64)
+        np.einsum("ij,ij->i", rows, rows, out=sq[start:start + NORM_ROWS])
+    sq -= 2.0 * scores
+    return labels.astype(np.int32), np.maximum(sq, 0.0, out=sq)
