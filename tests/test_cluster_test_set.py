@@ -143,7 +143,7 @@ def test_mnist_t10k_beside_the_training_file_is_the_test_set(tmp_path):
 
 def _no_memory(monkeypatch, available=1000):
     """quantize.vectors.available_memory says ``available`` bytes."""
-    monkeypatch.setattr(vectors, "available_memory", lambda: available, raising=False)
+    monkeypatch.setattr(vectors, "available_memory", lambda: available)
 
 
 def test_full_kmeans_beyond_the_memory_available_asks_for_minibatch(split, tmp_path, monkeypatch):
@@ -211,8 +211,6 @@ def test_pictures_of_values_that_are_not_pixels_are_stretched_each_to_its_range(
     assert as_pictures(values[2:], (4,)).tolist() == [[0, 128, 255, 64]]  # pixels: unchanged
 
 
-@pytest.mark.xfail(not hasattr(vectors, "load_inputs"), strict=True,
-                   reason="needs vectors branch (a .npy of floats outside [0, 1] clustered as it is)")
 def test_floats_in_0_to_16_cluster_as_the_same_floats_divided_by_16(tmp_path):
     data = load_digits()
     np.save(tmp_path / "raw.npy", data.data.astype(np.float64))  # 0..16
