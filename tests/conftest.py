@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import importlib.util
 import os
 import signal
 
@@ -14,6 +15,15 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+
+
+def bench_module(name: str):
+    """The module ``bench/<name>.py`` (the benchmarks are no package), e.g.
+    make_digits, whose digits some tests draw."""
+    spec = importlib.util.spec_from_file_location(name, SAMPLES.parent / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 # A shell without job control starts background commands with SIGINT ignored,
 # and an ignored signal stays ignored across exec: the Ctrl-C tests' children

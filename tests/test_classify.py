@@ -1,6 +1,5 @@
 """The model file (quantize.model) and quantize classify."""
 import csv
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -17,18 +16,9 @@ from quantize.model import FIELDS, classify, classify_files, load_model, model_b
 from quantize.pipeline import KMeansOptions
 from quantize.report import assignments_csv
 from quantize.vectors import load_vectors
+from conftest import bench_module
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench_module():
-    spec = importlib.util.spec_from_file_location("make_digits", ROOT / "bench" / "make_digits.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_digits = _bench_module()
+make_digits = bench_module("make_digits")
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,7 @@ cluster's majority training label, scores beside the training ones; the
 memory guard of full k-means; K above 256; pictures of values that are not
 pixels."""
 import csv
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,18 +19,9 @@ from quantize.metrics import cluster_scores
 from quantize.pipeline import KMeansOptions
 from quantize.plots import as_pictures
 from quantize.report import cluster_json, metrics_csv
+from conftest import bench_module
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench_module():
-    spec = importlib.util.spec_from_file_location("make_digits", ROOT / "bench" / "make_digits.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_digits = _bench_module()
+make_digits = bench_module("make_digits")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,5 @@
 """quantize.vectors: folders, IDX files and arrays as vectors; labels; bench/make_digits.py."""
 import gzip
-import importlib.util
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,18 +8,9 @@ import pytest
 from quantize.errors import ImageReadError, ParameterError, VectorDataError
 from quantize.imageio import resize_padded, to_grey
 from quantize.vectors import VectorSet, load_vectors, read_idx
+from conftest import bench_module
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench_module():
-    spec = importlib.util.spec_from_file_location("make_digits", ROOT / "bench" / "make_digits.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_digits = _bench_module()
+make_digits = bench_module("make_digits")
 
 
 def one_line(error) -> str:
