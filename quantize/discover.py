@@ -1,5 +1,5 @@
-"""What a run finds to work on: the image files under its inputs, and the CPUs
-it may use.
+"""What a run finds to work on: the image files under its inputs (the CPUs it
+may use are :func:`quantize.limits.default_jobs`).
 
 Shared by ``quantize batch`` (one job per file found) and ``quantize cluster``
 (a folder of images as vectors, :mod:`quantize.vectors`), so that neither
@@ -38,16 +38,6 @@ class Found:
     path: Path
     relative: Path | None = None
     detail: str | None = None
-
-
-def default_jobs() -> int:
-    """The CPUs this process may use: ``os.process_cpu_count()`` (Python 3.13+),
-    else the affinity mask where the system has one, else ``os.cpu_count()``."""
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def find_images(inputs, patterns=DEFAULT_PATTERNS, recursive=False, exclude=None):

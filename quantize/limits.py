@@ -12,3 +12,15 @@ SPEEDS = range(1, 11)  # --speed: 1 slowest and best, 10 fastest (see pipeline.S
 DEFAULT_SPEED = 4
 SPACES = ("rgb", "oklab", "lab")  # where k-means and the nearest-colour search measure distance
 PNG_OPTIMIZE_DEFAULT, PNG_OPTIMIZE_MAX = 2, 4  # --optimize: 0 (fastest) .. 4 (smallest), see png.TRIALS
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use: ``os.process_cpu_count()`` (Python 3.13+),
+    else the affinity mask where the system has one, else ``os.cpu_count()``."""
+    import os
+
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -1,25 +1,25 @@
-"""File discovery and the CPU count, shared by batch and cluster."""
+"""File discovery, shared by batch and cluster, and the CPU count (quantize.limits)."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from quantize import discover
+from quantize import limits
 from quantize.discover import DEFAULT_PATTERNS, Kind, find_images
 
 
 def test_default_jobs_where_the_system_has_no_affinity_mask(monkeypatch):
     monkeypatch.delattr(os, "process_cpu_count", raising=False)
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
-    assert discover.default_jobs() == (os.cpu_count() or 1)
+    assert limits.default_jobs() == (os.cpu_count() or 1)
     monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert discover.default_jobs() == 1
+    assert limits.default_jobs() == 1
 
 
 def test_default_jobs_follows_the_affinity_mask(monkeypatch):
     monkeypatch.delattr(os, "process_cpu_count", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert discover.default_jobs() == 1
+    assert limits.default_jobs() == 1
 
 
 def test_batch_keeps_the_names_it_shares():

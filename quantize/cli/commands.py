@@ -236,7 +236,7 @@ def batch_command(inputs, k, out_dir, recursive, patterns, jobs, executor, sched
       quantize batch photos/ -k 32 -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
     """
     from .. import batch
-    from ..discover import default_jobs
+    from ..limits import default_jobs
 
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
@@ -371,7 +371,7 @@ def cluster_command(source, k, ks_text, out_dir, size, grey, labels_path, test_p
       quantize cluster digits.npy -k 10 --labels digit-labels.npy --json
     """
     from .. import cluster
-    from ..discover import default_jobs
+    from ..limits import default_jobs
     from ..report import metric_rows
 
     if no_test and (test_path or test_labels_path):
@@ -451,7 +451,7 @@ def classify_command(model_path, inputs, output, jobs, max_pixels, force, quiet,
       quantize classify digits-clusters/model.npz t10k-images-idx3-ubyte.gz > labels.csv
       quantize classify model.npz scans/ one.png -o labels.csv
     """
-    from ..discover import default_jobs
+    from ..limits import default_jobs
     from ..model import classify_files
     from ..report import plain
 

@@ -15,7 +15,6 @@ of its own (:class:`_Workers`); the result does not depend on their number.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..checks import check_int, is_int
 from ..errors import ParameterError
+from ..limits import default_jobs
 from ..progress import ProgressCallback, notify
 from .arguments import check_arguments
 from .layouts import PAIR_ELEMENTS
@@ -194,11 +194,7 @@ class _Workers:
     other work.  ``map`` as the builtin's, at once in the threads."""
 
     def __init__(self):
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cores = os.cpu_count() or 1
-        self.count = max(1, min(MAX_WORKERS, cores))
+        self.count = max(1, min(MAX_WORKERS, default_jobs()))
         self.pool = ThreadPoolExecutor(self.count) if self.count > 1 else None
 
     def __len__(self):
