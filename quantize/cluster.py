@@ -37,9 +37,9 @@ from .checks import is_int
 from . import vectors
 from .errors import OutputExistsError, ParameterError, VectorDataError
 from .imageio import check_targets, check_writable, write_together
-from .core import kmeans, minibatch_kmeans, nearest_centroid
+from .core import kmeans, minibatch_kmeans
 from .metrics.clustering import ClusterScores, cluster_scores, majority_labels
-from .model import exact_distances, model_bytes
+from .model import assign, exact_distances, model_bytes
 from .options import KMeansOptions
 from .progress import ProgressCallback, notify, span
 from .report import assignments_csv, cluster_json, metrics_csv, test_assignments_csv
@@ -347,13 +347,12 @@ def evaluate(run: ClusterRun, vectors, labels=None) -> ClusterRun:
     score the test clusters against the test labels (as
     :func:`quantize.metrics.cluster_scores`); ``n_clusters_used`` counts
     the clusters holding test vectors."""
-    clusters, _ = nearest_centroid(vectors, run.centroids)
-    distances = exact_distances(vectors, run.centroids, clusters)
+    clusters, guesses, distances = assign(vectors, run.centroids, run.majority)
     scores = None
-    if labels is not None and run.majority is not None:
+    if labels is not None and guesses is not None:
         truth = np.asarray(labels).astype(object)
-        right = np.fromiter((guess is not None and guess == true for guess, true in zip(run.majority[clusters],
-                                                                                         truth)), bool, len(truth))
+        right = np.fromiter((guess is not None and guess == true for guess, true in zip(guesses, truth)), bool,
+                            len(truth))
         scores = replace(cluster_scores(labels, clusters), accuracy=float(np.count_nonzero(right)) / len(truth))
     return replace(run, test_clusters=clusters, test_distances=distances, test_scores=scores)
 

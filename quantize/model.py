@@ -186,9 +186,19 @@ def classify(model: Model, vectors, *, path=None) -> tuple[np.ndarray, np.ndarra
         raise VectorDataError(f"{path or 'the vectors'}: vectors of length {'x'.join(map(str, theirs))}, "
                               f"the model takes {d}", reason="shape-mismatch", path=path,
                               value=tuple(theirs), limit=(d,))
-    clusters, _ = nearest_centroid(vectors, model.centroids)
-    labels = None if model.labels is None else model.labels[clusters]
-    return clusters, labels, exact_distances(vectors, model.centroids, clusters)
+    return assign(vectors, model.centroids, model.labels)
+
+
+def assign(vectors, centroids, majority=None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """``(clusters, labels, distances)`` of ``vectors (n, d)`` against
+    ``centroids (k, d)``: each one's nearest centroid
+    (:func:`quantize.core.nearest_centroid`), that cluster's label in
+    ``majority (k,)`` (None without one) and the exact distance to it.  The one
+    labelling of both ``quantize classify`` and a test set of ``quantize
+    cluster``, so the two agree."""
+    clusters, _ = nearest_centroid(vectors, centroids)
+    labels = None if majority is None else majority[clusters]
+    return clusters, labels, exact_distances(vectors, centroids, clusters)
 
 
 @dataclass(frozen=True)
