@@ -101,6 +101,11 @@ class ClusterRun:
     test_scores: ClusterScores | None = None
 
     @property
+    def test_inertia(self) -> float | None:
+        """Sum of the test vectors' squared distances to their centroids (None without a test set)."""
+        return None if self.test_distances is None else float(np.square(self.test_distances).sum())
+
+    @property
     def sizes(self) -> np.ndarray:
         """Members of each cluster, ``(k,)`` int64."""
         return np.bincount(self.labels, minlength=self.k)
@@ -115,7 +120,7 @@ class ClusterRun:
             data["scores"] = {name: _plain(value) for name, value in asdict(self.scores).items()}
             data["majority_labels"] = [_plain(label) for label in self.majority]
         if self.test_clusters is not None:
-            data["test"] = {"inertia": float(np.square(self.test_distances).sum()),
+            data["test"] = {"inertia": self.test_inertia,
                             "sizes": np.bincount(self.test_clusters, minlength=self.k).tolist()}
             if self.test_scores is not None:
                 data["test"]["scores"] = {name: _plain(value) for name, value in asdict(self.test_scores).items()}

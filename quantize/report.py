@@ -72,7 +72,7 @@ def metric_rows(report) -> list[dict]:
                **{name: None if scores is None else float(getattr(scores, name)) for name in _SCORES}}
         if each.test_clusters is not None:
             tested = each.test_scores
-            row["test_inertia"] = float(np.square(each.test_distances).sum())
+            row["test_inertia"] = each.test_inertia
             row.update({f"test_{name}": None if tested is None else float(getattr(tested, name))
                         for name in _SCORES})
         rows.append(row)
