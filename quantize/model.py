@@ -216,6 +216,12 @@ class Classified:
     failures: tuple[tuple[str, str], ...] = ()
     output: str | None = None
 
+    def rows(self):
+        """``(name, cluster, label, distance)`` of each vector, as Python
+        values (the label None where there is none)."""
+        labels = self.labels if self.labels is not None else [None] * len(self.names)
+        return zip(self.names, self.clusters.tolist(), labels, self.distances.tolist())
+
     def csv(self) -> bytes:
         """``name,cluster,label,distance``, one row per vector (an empty label
         without one); the distance with 17 significant digits (exact)."""

@@ -83,11 +83,9 @@ def classify_csv(result) -> bytes:
     """``name,cluster,label,distance`` of a :class:`quantize.model.Classified`:
     a row per vector, the label empty when there is none, the distance as
     Python's shortest repr (it reads back as the same float64)."""
-    labels = result.labels if result.labels is not None else [None] * len(result.names)
     return _csv(["name", "cluster", "label", "distance"],
-                ([name, int(cluster), "" if label is None else plain(label), repr(float(distance))]
-                 for name, cluster, label, distance in zip(result.names, result.clusters, labels,
-                                                           result.distances)))
+                ([name, cluster, "" if label is None else plain(label), repr(distance)]
+                 for name, cluster, label, distance in result.rows()))
 
 
 def assignments_csv(report, main) -> bytes:

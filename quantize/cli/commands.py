@@ -463,10 +463,8 @@ def classify_command(model_path, inputs, output, jobs, max_pixels, force, quiet,
     for name, cause in result.failures:
         click.echo(f"quantize: {name}: {cause}", err=True)
     if as_json:
-        rows = [{"name": name, "cluster": int(cluster), "label": None if label is None else plain(label),
-                 "distance": float(distance)} for name, cluster, label, distance in
-                zip(result.names, result.clusters, [None] * len(result.names) if result.labels is None
-                    else result.labels, result.distances)]
+        rows = [{"name": name, "cluster": cluster, "label": None if label is None else plain(label),
+                 "distance": distance} for name, cluster, label, distance in result.rows()]
         click.echo(json.dumps({"model": str(model_path), "vectors": len(result.names), "output": result.output,
                                "failures": [{"input": n, "error": c} for n, c in result.failures], "rows": rows}))
     elif output is None:
